@@ -1,0 +1,14 @@
+/*
+ * api.h - the handlers of the operator API, one function per route.
+ */
+#ifndef SANZHANG_API_H
+#define SANZHANG_API_H
+
+struct req;
+
+void api_health(struct req *rq);
+void api_roster_import(struct req *rq);
+void api_roster_export(struct req *rq);
+void api_nodes_get(struct req *rq);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * main.c - sanzhangd: flags, start-up, the event loop, and a clean stop.
+ */
+#include "config.h"
+#include "daemon.h"
+#include "dbq.h"
+#include "http.h"
+#include "log.h"
+#include "pidfile.h"
+#include "store.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG	SYSCONFDIR "/sanzhang/sanzhangd.conf"
+
+/* Reader threads: reads and upload parsing; the writer is always one. */
+#define READER_THREADS	2
+/* How long a stop waits for database work and answers in progress. */
+#define STOP_GRACE_MS	10000
+#define STOP_POLL_MS	50
+
+struct stopper {
+	struct daemon	*d;
+	struct event	*poll;
+	int		 waited_ms;
+};
+
+static __attribute__((noreturn)) void
+usage(void)
+{
+	fprintf(stderr, "usage: sanzhangd [-ftV] [-c FILE]\n"
+	    "  -c FILE  configuration file (default %s)\n"
+	    "  -f       stay in the foreground and log to stderr\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -V       print the version and exit\n", DEFAULT_CONFIG);
+	exit(2);
+}
+
+/* Stop once no database job (and so no deferred answer) is left. */
+static void
+stop_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct stopper *s = arg;
+	struct timeval tv = { 0, STOP_POLL_MS * 1000 };
+	size_t depth = dbq_depth(s->d->writer) + dbq_depth(s->d->readers);
+
+	if (depth == 0 || s->waited_ms >= STOP_GRACE_MS) {
+		if (depth != 0)
+			log_warnx("stop: %zu database jobs still queued after "
+			    "%d ms; finishing them without answering",
+			    depth, s->waited_ms);
+		event_base_loopbreak(s->d->base);
+		return;
+	}
+	s->waited_ms += STOP_POLL_MS;
+	evtimer_add(s->poll, &tv);
+}
+
+static void
+on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct stopper *s = arg;
+
+	if (s->poll != NULL) {
+		log_info("signal %d again: stopping now", (int)sig);
+		event_base_loopbreak(s->d->base);
+		return;
+	}
+	log_info("signal %d: stopping", (int)sig);
+	httpd_stop_accepting(s->d->httpd);
+	s->poll = evtimer_new(s->d->base, stop_poll, s);
+	stop_poll(-1, 0, s);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char err[512];
+	struct config *cfg = config_load(d->cfg->file, err, sizeof(err));
+
+	/* Applying a new config on the fly is not supported yet: check only. */
+	if (cfg == NULL)
+		log_warnx("SIGHUP: %s (keeping the running configuration)", err);
+	else
+		log_warnx("SIGHUP: %s is valid, but this version applies "
+		    "configuration changes only on restart", d->cfg->file);
+	config_free(cfg);
+}
+
+static void
+make_state_dir(const char *dir)
+{
+	struct stat sb;
+
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		fatal("state_dir %s", dir);
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		fatalx("state_dir %s is not a directory", dir);
+	if (access(dir, W_OK) != 0)
+		fatal("state_dir %s", dir);
+}
+
+/* Detach from the terminal; the parent exits once the child runs. */
+static void
+detach(int pidfd)
+{
+	int fd;
+
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() < 0)
+		fatal("setsid");
+	if (pidfile_update(pidfd) != 0)
+		fatal("pid file");
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	log_to_syslog();
+}
+
+static void
+daemon_start(struct daemon *d)
+{
+	char err[512];
+
+	if (evthread_use_pthreads() != 0)
+		fatalx("libevent has no pthreads support");
+	if ((d->base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	d->store_be = &store_sqlite;
+	d->writer = dbq_new(d->base, d->store_be, d->cfg->state_dir, true, 1,
+	    err, sizeof(err));
+	if (d->writer == NULL)
+		fatalx("store: %s", err);
+	d->readers = dbq_new(d->base, d->store_be, d->cfg->state_dir, false,
+	    READER_THREADS, err, sizeof(err));
+	if (d->readers == NULL)
+		fatalx("store: %s", err);
+	if ((d->httpd = httpd_new(d, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+}
+
+static void
+daemon_run(struct daemon *d)
+{
+	struct stopper stopper = { .d = d };
+	struct event *ev_term, *ev_int, *ev_hup;
+
+	ev_term = evsignal_new(d->base, SIGTERM, on_stop_signal, &stopper);
+	ev_int = evsignal_new(d->base, SIGINT, on_stop_signal, &stopper);
+	ev_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
+	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL ||
+	    event_add(ev_term, NULL) != 0 || event_add(ev_int, NULL) != 0 ||
+	    event_add(ev_hup, NULL) != 0)
+		fatalx("cannot watch signals");
+	log_info("sanzhangd %s running: state_dir %s", PACKAGE_VERSION,
+	    d->cfg->state_dir);
+	event_base_dispatch(d->base);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	if (stopper.poll != NULL)
+		event_free(stopper.poll);
+}
+
+/* Finish database work first: its completions still answer requests. */
+static void
+daemon_stop(struct daemon *d)
+{
+	dbq_free(d->readers);
+	dbq_free(d->writer);
+	httpd_free(d->httpd);
+	event_base_free(d->base);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *file = DEFAULT_CONFIG;
+	struct daemon d = { 0 };
+	int ch, foreground = 0, check = 0, pidfd;
+	char err[512];
+
+	log_init("sanzhangd", getenv("JOURNAL_STREAM") != NULL);
+	while ((ch = getopt(argc, argv, "c:ftVh")) != -1) {
+		switch (ch) {
+		case 'c': file = optarg; break;
+		case 'f': foreground = 1; break;
+		case 't': check = 1; break;
+		case 'V':
+			printf("sanzhangd %s\n", PACKAGE_VERSION);
+			return 0;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if ((d.cfg = config_load(file, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "sanzhangd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("sanzhangd: configuration %s is valid\n", file);
+		config_free(d.cfg);
+		return 0;
+	}
+	log_set_level(d.cfg->log_level);
+	signal(SIGPIPE, SIG_IGN);
+	make_state_dir(d.cfg->state_dir);
+	if ((pidfd = pidfile_lock(d.cfg->state_dir, err, sizeof(err))) < 0)
+		fatalx("%s", err);
+	if (!foreground)
+		detach(pidfd);
+	d.started = time(NULL);
+	daemon_start(&d);
+	daemon_run(&d);
+	daemon_stop(&d);
+	log_info("sanzhangd stopped");
+	pidfile_release(pidfd, d.cfg->state_dir);
+	config_free(d.cfg);
+	return 0;
+}

@@ -1,0 +1,125 @@
+/*
+ * store.c - dispatch from the store interface to the chosen backend.
+ */
+#include "store.h"
+
+#include <string.h>
+
+static const struct store_backend *const store_backends[] = {
+	&store_sqlite,
+};
+
+const struct store_backend *
+store_backend_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(store_backends) / sizeof(store_backends[0]); i++)
+		if (strcmp(store_backends[i]->name, name) == 0)
+			return store_backends[i];
+	return NULL;
+}
+
+struct store *
+store_open(const struct store_backend *be, const char *state_dir, bool writer,
+    char *err, size_t errlen)
+{
+	struct store *st = NULL;
+
+	if (be->open(&st, state_dir, writer, err, errlen) != STORE_OK)
+		return NULL;
+	st->be = be;
+	return st;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st != NULL)
+		st->be->close(st);
+}
+
+int
+store_begin(struct store *st, bool write, bool durable)
+{
+	return st->be->begin(st, write, durable);
+}
+
+int
+store_commit(struct store *st)
+{
+	return st->be->commit(st);
+}
+
+void
+store_rollback(struct store *st)
+{
+	st->be->rollback(st);
+}
+
+int
+store_savepoint(struct store *st)
+{
+	return st->be->savepoint(st);
+}
+
+int
+store_release(struct store *st)
+{
+	return st->be->release(st);
+}
+
+void
+store_rollback_to(struct store *st)
+{
+	st->be->rollback_to(st);
+}
+
+const char *
+store_errmsg(struct store *st)
+{
+	return st->be->errmsg(st);
+}
+
+int
+store_roster_apply(struct store *st, const struct roster *r,
+    const struct roster_apply_opts *o, struct roster_apply_result *res)
+{
+	return st->be->roster_apply(st, r, o, res);
+}
+
+int
+store_roster_export(struct store *st, const struct store_filter *f,
+    store_row_cb cb, void *arg)
+{
+	return st->be->roster_export(st, f, cb, arg);
+}
+
+int
+store_node_get(struct store *st, const char *code, store_node_cb node_cb,
+    store_post_cb post_cb, store_node_cb child_cb, void *arg)
+{
+	return st->be->node_get(st, code, node_cb, post_cb, child_cb, arg);
+}
+
+int
+store_node_roots(struct store *st, store_node_cb cb, void *arg)
+{
+	return st->be->node_roots(st, cb, arg);
+}
+
+int
+store_audit_add(struct store *st, const struct audit_entry *e)
+{
+	return st->be->audit_add(st, e);
+}
+
+int
+store_schema_version(struct store *st)
+{
+	return st->be->schema_version(st);
+}
+
+int
+store_check(struct store *st)
+{
+	return st->be->check(st);
+}

@@ -1,0 +1,153 @@
+/*
+ * store.h - every read and write of persistent state goes through here.
+ *
+ * A backend (SQLite now; PostgreSQL later) implements struct store_backend;
+ * the rest of the daemon calls the store_*() wrappers and never sees SQL.
+ * A struct store is one connection, used by one thread at a time: the
+ * writer thread and the reader threads of dbq.c each open their own.
+ */
+#ifndef SANZHANG_STORE_H
+#define SANZHANG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "roster.h"
+
+/* Results of store calls.  Negative values are failures. */
+enum store_rc {
+	STORE_OK = 0,
+	STORE_ERROR = -1,	/* anything else: see store_errmsg() */
+	STORE_FULL = -2,	/* disk full: answer 503, retry later */
+	STORE_BUSY = -3,	/* locked by another process for too long */
+	STORE_NOTFOUND = -4,
+};
+
+struct store;
+
+/* How a roster import is applied. */
+struct roster_apply_opts {
+	bool		  replace;	/* true: the scope's roster becomes the file */
+	const char *const *scope;	/* where replace deletes; n_scope 0 = all */
+	size_t		  n_scope;
+	const char	 *actor;	/* token name, for the audit log */
+};
+
+/* What an import changed. */
+struct roster_apply_result {
+	size_t	nodes;			/* nodes in the file */
+	size_t	posts_added;
+	size_t	posts_updated;		/* existing posts whose holder changed */
+	size_t	posts_removed;		/* replace only */
+	size_t	nodes_removed;		/* replace only */
+};
+
+/* Which subtrees to read; n_under 0 = everything. */
+struct store_filter {
+	const char *const *under;
+	size_t		   n_under;
+};
+
+/* A node as read back, with its parent's code ("" for a street). */
+struct store_node {
+	const char	*code;
+	const char	*name;
+	const char	*parent;
+	int		 kind;		/* enum node_kind */
+};
+
+/* A post as read back by store_node_get(). */
+struct store_post {
+	int		 role;		/* enum post_role */
+	int		 rank;
+	const char	*name;
+	const char	*phone;
+	const char	*channels;	/* "" when none */
+};
+
+/* One audit row; the store adds the time. */
+struct audit_entry {
+	const char	*actor;		/* token name or "control" */
+	const char	*action;	/* e.g. "roster.import", "access.denied" */
+	const char	*target;	/* a node code, a route, ... */
+	const char	*result;	/* "ok" or "denied" ... */
+	const char	*detail;	/* free text, never a phone or a token */
+};
+
+typedef int (*store_row_cb)(const struct roster_row *row, void *arg);
+typedef int (*store_node_cb)(const struct store_node *node, void *arg);
+typedef int (*store_post_cb)(const struct store_post *post, void *arg);
+
+/*
+ * A backend.  All functions run on the calling thread and block; dbq.c
+ * keeps them off the event loop.  Each returns an enum store_rc.
+ */
+struct store_backend {
+	const char	*name;
+	int	(*open)(struct store **st, const char *state_dir, bool writer,
+		    char *err, size_t errlen);
+	void	(*close)(struct store *st);
+	/* Transactions: begin, then savepoints around each job of a group. */
+	int	(*begin)(struct store *st, bool write, bool durable);
+	int	(*commit)(struct store *st);
+	void	(*rollback)(struct store *st);
+	int	(*savepoint)(struct store *st);
+	int	(*release)(struct store *st);
+	void	(*rollback_to)(struct store *st);
+	const char *(*errmsg)(struct store *st);
+
+	int	(*roster_apply)(struct store *st, const struct roster *r,
+		    const struct roster_apply_opts *o,
+		    struct roster_apply_result *res);
+	int	(*roster_export)(struct store *st, const struct store_filter *f,
+		    store_row_cb cb, void *arg);
+	int	(*node_get)(struct store *st, const char *code,
+		    store_node_cb node_cb, store_post_cb post_cb,
+		    store_node_cb child_cb, void *arg);
+	int	(*node_roots)(struct store *st, store_node_cb cb, void *arg);
+	int	(*audit_add)(struct store *st, const struct audit_entry *e);
+	int	(*schema_version)(struct store *st);
+	int	(*check)(struct store *st);	/* cheap liveness probe */
+};
+
+/* Every connection starts with a pointer to its backend. */
+struct store {
+	const struct store_backend *be;
+};
+
+extern const struct store_backend store_sqlite;
+
+/* The backend chosen by name ("sqlite"), or NULL. */
+const struct store_backend *store_backend_find(const char *name);
+
+/*
+ * Open a connection.  A writer connection creates the state directory's
+ * database if needed and migrates its schema forward; a reader never
+ * writes.  On failure returns NULL and writes why to err.
+ */
+struct store *store_open(const struct store_backend *be, const char *state_dir,
+    bool writer, char *err, size_t errlen);
+void store_close(struct store *st);
+
+int store_begin(struct store *st, bool write, bool durable);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+int store_savepoint(struct store *st);
+int store_release(struct store *st);
+void store_rollback_to(struct store *st);
+const char *store_errmsg(struct store *st);
+
+int store_roster_apply(struct store *st, const struct roster *r,
+    const struct roster_apply_opts *o, struct roster_apply_result *res);
+int store_roster_export(struct store *st, const struct store_filter *f,
+    store_row_cb cb, void *arg);
+/* STORE_NOTFOUND when there is no such node. */
+int store_node_get(struct store *st, const char *code, store_node_cb node_cb,
+    store_post_cb post_cb, store_node_cb child_cb, void *arg);
+int store_node_roots(struct store *st, store_node_cb cb, void *arg);
+int store_audit_add(struct store *st, const struct audit_entry *e);
+int store_schema_version(struct store *st);
+int store_check(struct store *st);
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * store_sqlite.c - the SQLite backend of the store: connections, schema,
+ * transactions and audit.  store_sqlite*.c are the only files with SQL.
+ *
+ * One database file, STATE_DIR/sanzhang.db, in WAL mode.  The writer
+ * connection creates and migrates the schema (PRAGMA user_version); reader
+ * connections set query_only.  Bulk paths (roster import) run one prepared
+ * statement per table and append in file order so the B-trees grow at
+ * their right edge.
+ */
+#include "store_sqlite.h"
+#include "log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define SQLITE_DB_NAME	"sanzhang.db"
+
+
+/*
+ * Schema migrations: migrations[i] takes user_version i to i + 1.  Never
+ * edit a released step; append a new one.
+ */
+static const char *const sqlite_migrations[] = {
+	/* 0 -> 1: roster and audit */
+	"CREATE TABLE nodes ("
+	"  id        INTEGER PRIMARY KEY,"
+	"  code      TEXT NOT NULL UNIQUE,"
+	"  parent_id INTEGER REFERENCES nodes(id) ON DELETE CASCADE,"
+	"  kind      INTEGER NOT NULL,"
+	"  name      TEXT NOT NULL,"
+	"  seen_gen  INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX nodes_parent ON nodes(parent_id);"
+	"CREATE TABLE posts ("
+	"  id          INTEGER PRIMARY KEY,"
+	"  node_id     INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+	"  role        TEXT NOT NULL,"
+	"  rank        INTEGER NOT NULL,"
+	"  slot        TEXT NOT NULL,"
+	"  name        TEXT NOT NULL,"
+	"  phone       TEXT NOT NULL,"
+	"  channels    TEXT NOT NULL DEFAULT '',"
+	"  created_gen INTEGER NOT NULL,"
+	"  changed_gen INTEGER NOT NULL,"
+	"  seen_gen    INTEGER NOT NULL,"
+	"  UNIQUE (node_id, role, slot)"
+	");"
+	"CREATE TABLE roster_imports ("
+	"  id    INTEGER PRIMARY KEY,"
+	"  ts    INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  mode  TEXT NOT NULL,"
+	"  rows  INTEGER NOT NULL"
+	");"
+	"CREATE TABLE audit ("
+	"  id     INTEGER PRIMARY KEY,"
+	"  ts     INTEGER NOT NULL,"
+	"  actor  TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  target TEXT NOT NULL DEFAULT '',"
+	"  result TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT ''"
+	");",
+};
+
+#define SQLITE_SCHEMA_VERSION \
+	((int)(sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0])))
+
+int
+sqlite_fail(struct sqlite_store *s, int rc, const char *what)
+{
+	snprintf(s->err, sizeof(s->err), "%s: %s", what, sqlite3_errmsg(s->db));
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return STORE_FULL;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_BUSY;
+	default:
+		return STORE_ERROR;
+	}
+}
+
+int
+sqlite_exec(struct sqlite_store *s, const char *sql)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? STORE_OK : sqlite_fail(s, rc, sql);
+}
+
+int
+sqlite_prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **stmt)
+{
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, stmt, NULL);
+
+	return rc == SQLITE_OK ? STORE_OK : sqlite_fail(s, rc, "prepare");
+}
+
+static int
+sqlite_user_version(struct sqlite_store *s)
+{
+	sqlite3_stmt *stmt;
+	int v = -1;
+
+	if (sqlite_prepare(s, "PRAGMA user_version", &stmt) != STORE_OK)
+		return -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+/* Run each missing migration in its own transaction. */
+static int
+sqlite_migrate(struct sqlite_store *s)
+{
+	int v = sqlite_user_version(s);
+	char sql[64];
+
+	if (v < 0)
+		return STORE_ERROR;
+	if (v > SQLITE_SCHEMA_VERSION) {
+		snprintf(s->err, sizeof(s->err), "database schema version %d is "
+		    "newer than this sanzhangd supports (%d)", v,
+		    SQLITE_SCHEMA_VERSION);
+		return STORE_ERROR;
+	}
+	for (; v < SQLITE_SCHEMA_VERSION; v++) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (sqlite_exec(s, "BEGIN IMMEDIATE") != STORE_OK)
+			return STORE_ERROR;
+		if (sqlite_exec(s, sqlite_migrations[v]) != STORE_OK ||
+		    sqlite_exec(s, sql) != STORE_OK ||
+		    sqlite_exec(s, "COMMIT") != STORE_OK) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return STORE_ERROR;
+		}
+		log_info("store: database schema migrated to version %d", v + 1);
+	}
+	return STORE_OK;
+}
+
+static int
+sqlite_configure(struct sqlite_store *s)
+{
+	static const char writer_pragmas[] =
+	    "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = FULL;"
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA temp_store = MEMORY;"
+	    "PRAGMA cache_size = -65536;"
+	    "PRAGMA wal_autocheckpoint = 4000;";
+	static const char reader_pragmas[] =
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA temp_store = MEMORY;"
+	    "PRAGMA cache_size = -16384;"
+	    "PRAGMA query_only = 1;";
+
+	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_extended_result_codes(s->db, 1);
+	return sqlite_exec(s, s->writer ? writer_pragmas : reader_pragmas);
+}
+
+static int
+sqlite_open(struct store **out, const char *state_dir, bool writer,
+    char *err, size_t errlen)
+{
+	struct sqlite_store *s;
+	char path[PATH_MAX];
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s/%s", state_dir, SQLITE_DB_NAME) >=
+	    (int)sizeof(path)) {
+		snprintf(err, errlen, "%s: path too long", state_dir);
+		return STORE_ERROR;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return STORE_ERROR;
+	}
+	s->writer = writer;
+	if (writer)
+		flags |= SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, s->db != NULL ?
+		    sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	if (sqlite_configure(s) != STORE_OK ||
+	    (writer && sqlite_migrate(s) != STORE_OK)) {
+		snprintf(err, errlen, "%s: %s", path, s->err);
+		goto fail;
+	}
+	if (writer)
+		chmod(path, 0600);
+	*out = &s->base;
+	return STORE_OK;
+fail:
+	sqlite3_close(s->db);
+	free(s);
+	return STORE_ERROR;
+}
+
+static void
+sqlite_close(struct store *st)
+{
+	struct sqlite_store *s = sq(st);
+
+	if (s->writer)
+		sqlite3_exec(s->db, "PRAGMA optimize", NULL, NULL, NULL);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+/*
+ * A durable transaction is synced to disk at commit (synchronous=FULL):
+ * that is what a 2xx answer promises.  Others may lose the last commits on
+ * a power cut (never on a crash): WAL with synchronous=NORMAL.
+ */
+static int
+sqlite_begin(struct store *st, bool write, bool durable)
+{
+	struct sqlite_store *s = sq(st);
+
+	if (!write)
+		return sqlite_exec(s, "BEGIN");
+	if (sqlite_exec(s, durable ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL") != STORE_OK)
+		return STORE_ERROR;
+	return sqlite_exec(s, "BEGIN IMMEDIATE");
+}
+
+static int
+sqlite_commit(struct store *st)
+{
+	return sqlite_exec(sq(st), "COMMIT");
+}
+
+static void
+sqlite_rollback(struct store *st)
+{
+	struct sqlite_store *s = sq(st);
+
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+sqlite_savepoint(struct store *st)
+{
+	return sqlite_exec(sq(st), "SAVEPOINT job");
+}
+
+static int
+sqlite_release(struct store *st)
+{
+	return sqlite_exec(sq(st), "RELEASE job");
+}
+
+static void
+sqlite_rollback_to(struct store *st)
+{
+	struct sqlite_store *s = sq(st);
+
+	sqlite3_exec(s->db, "ROLLBACK TO job; RELEASE job", NULL, NULL, NULL);
+}
+
+static const char *
+sqlite_errmsg(struct store *st)
+{
+	return sq(st)->err;
+}
+
+static int
+sqlite_schema_version(struct store *st)
+{
+	return sqlite_user_version(sq(st));
+}
+
+static int
+sqlite_check(struct store *st)
+{
+	return sqlite_user_version(sq(st)) > 0 ? STORE_OK : STORE_ERROR;
+}
+
+int64_t
+sqlite_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+sqlite_bind_str(sqlite3_stmt *stmt, int i, const char *v)
+{
+	sqlite3_bind_text(stmt, i, v != NULL ? v : "", -1, SQLITE_STATIC);
+}
+
+static int
+sqlite_audit_add(struct store *st, const struct audit_entry *e)
+{
+	struct sqlite_store *s = sq(st);
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite_prepare(s, "INSERT INTO audit (ts, actor, action, target, "
+	    "result, detail) VALUES (?, ?, ?, ?, ?, ?)", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, sqlite_now_ms());
+	sqlite_bind_str(stmt, 2, e->actor);
+	sqlite_bind_str(stmt, 3, e->action);
+	sqlite_bind_str(stmt, 4, e->target);
+	sqlite_bind_str(stmt, 5, e->result);
+	sqlite_bind_str(stmt, 6, e->detail);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "audit");
+}
+
+const struct store_backend store_sqlite = {
+	.name = "sqlite",
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.savepoint = sqlite_savepoint,
+	.release = sqlite_release,
+	.rollback_to = sqlite_rollback_to,
+	.errmsg = sqlite_errmsg,
+	.roster_apply = sqlite_roster_apply,
+	.roster_export = sqlite_roster_export,
+	.node_get = sqlite_node_get,
+	.node_roots = sqlite_node_roots,
+	.audit_add = sqlite_audit_add,
+	.schema_version = sqlite_schema_version,
+	.check = sqlite_check,
+};

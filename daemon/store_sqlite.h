@@ -1,0 +1,60 @@
+/*
+ * store_sqlite.h - internals shared by the files of the SQLite backend.
+ */
+#ifndef SANZHANG_STORE_SQLITE_H
+#define SANZHANG_STORE_SQLITE_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct sqlite_store {
+	struct store	 base;
+	sqlite3		*db;
+	bool		 writer;
+	char		 err[256];
+};
+
+/* The connection behind a struct store. */
+static inline struct sqlite_store *
+sq(struct store *st)
+{
+	return (struct sqlite_store *)st;
+}
+
+/* Remember the connection's error and map the SQLite code to ours. */
+int sqlite_fail(struct sqlite_store *s, int rc, const char *what);
+int sqlite_exec(struct sqlite_store *s, const char *sql);
+int sqlite_prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **stmt);
+/* Bind a string that outlives the statement's step; NULL binds "". */
+void sqlite_bind_str(sqlite3_stmt *stmt, int i, const char *v);
+int64_t sqlite_now_ms(void);
+
+/*
+ * A subtree as a condition on the code index: the node itself, or a code
+ * in [lo, hi).  Below a street that is every code starting with its nine
+ * digits (its communities' 12-digit codes); below anything else, every
+ * code starting with "CODE/" ('0' is the byte after '/').
+ */
+struct sqlite_range {
+	char	 lo[ROSTER_MAX_CODE + 2];
+	char	 hi[ROSTER_MAX_CODE + 2];
+};
+
+int sqlite_range(const char *code, struct sqlite_range *r);
+/* Binds ?1 ?2 ?3 of SQLITE_IN_RANGE(col). */
+void sqlite_bind_range(sqlite3_stmt *stmt, const char *code,
+    const struct sqlite_range *r);
+#define SQLITE_IN_RANGE(col) \
+	"(" col " = ?1 OR (" col " >= ?2 AND " col " < ?3))"
+
+/* store_sqlite_roster.c */
+int sqlite_roster_apply(struct store *st, const struct roster *r,
+    const struct roster_apply_opts *o, struct roster_apply_result *res);
+int sqlite_roster_export(struct store *st, const struct store_filter *f,
+    store_row_cb cb, void *arg);
+int sqlite_node_get(struct store *st, const char *code, store_node_cb node_cb,
+    store_post_cb post_cb, store_node_cb child_cb, void *arg);
+int sqlite_node_roots(struct store *st, store_node_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,471 @@
+/*
+ * store_sqlite_roster.c - the roster in SQLite: import, export, nodes.
+ *
+ * An import runs inside the caller's transaction.  Every node and post it
+ * touches is stamped with the import's generation (its roster_imports id):
+ * posts created or changed by it are counted from the stamps RETURNING
+ * gives back, and a replace then deletes what in its scope was not stamped.
+ */
+#include "store_sqlite.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+sqlite_range(const char *code, struct sqlite_range *r)
+{
+	size_t n = strlen(code);
+
+	if (n == 0 || n > ROSTER_MAX_CODE)
+		return -1;
+	if (roster_code_kind(code) == NODE_STREET) {
+		memcpy(r->lo, code, n + 1);
+		memcpy(r->hi, code, n + 1);
+		r->hi[n - 1]++;
+	} else {
+		snprintf(r->lo, sizeof(r->lo), "%s/", code);
+		snprintf(r->hi, sizeof(r->hi), "%s0", code);
+	}
+	return 0;
+}
+
+void
+sqlite_bind_range(sqlite3_stmt *stmt, const char *code,
+    const struct sqlite_range *r)
+{
+	sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, r->lo, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, r->hi, -1, SQLITE_STATIC);
+}
+
+/* ---- import ------------------------------------------------------------ */
+
+static int64_t
+roster_new_gen(struct sqlite_store *s, const struct roster *r,
+    const struct roster_apply_opts *o)
+{
+	sqlite3_stmt *stmt;
+	int64_t gen = -1;
+	int rc;
+
+	if (sqlite_prepare(s, "INSERT INTO roster_imports (ts, actor, mode, "
+	    "rows) VALUES (?, ?, ?, ?) RETURNING id", &stmt) != STORE_OK)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, sqlite_now_ms());
+	sqlite_bind_str(stmt, 2, o->actor);
+	sqlite_bind_str(stmt, 3, o->replace ? "replace" : "merge");
+	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)r->n_posts);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		gen = sqlite3_column_int64(stmt, 0);
+	else
+		sqlite_fail(s, rc, "roster import");
+	sqlite3_finalize(stmt);
+	return gen;
+}
+
+/* Upsert every node, parents first; ids[i] gets node i's row id. */
+static int
+roster_put_nodes(struct sqlite_store *s, const struct roster *r, int64_t gen,
+    int64_t *ids)
+{
+	sqlite3_stmt *stmt;
+	int rc = SQLITE_DONE;
+
+	if (sqlite_prepare(s, "INSERT INTO nodes (code, parent_id, kind, name, "
+	    "seen_gen) VALUES (?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET "
+	    "name = excluded.name, seen_gen = excluded.seen_gen RETURNING id",
+	    &stmt) != STORE_OK)
+		return STORE_ERROR;
+	for (size_t i = 0; i < r->n_nodes; i++) {
+		const struct roster_node *n = &r->nodes[i];
+
+		sqlite_bind_str(stmt, 1, n->code);
+		if (n->parent == UINT32_MAX)
+			sqlite3_bind_null(stmt, 2);
+		else
+			sqlite3_bind_int64(stmt, 2, ids[n->parent]);
+		sqlite3_bind_int(stmt, 3, n->kind);
+		sqlite_bind_str(stmt, 4, n->name);
+		sqlite3_bind_int64(stmt, 5, gen);
+		if ((rc = sqlite3_step(stmt)) != SQLITE_ROW)
+			break;
+		ids[i] = sqlite3_column_int64(stmt, 0);
+		rc = sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+		if (rc != SQLITE_DONE)
+			break;
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "nodes");
+}
+
+static int
+roster_put_posts(struct sqlite_store *s, const struct roster *r, int64_t gen,
+    const int64_t *ids, struct roster_apply_result *res)
+{
+	sqlite3_stmt *stmt;
+	int rc = SQLITE_DONE;
+
+	if (sqlite_prepare(s, "INSERT INTO posts (node_id, role, rank, slot, "
+	    "name, phone, channels, created_gen, changed_gen, seen_gen) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8) "
+	    "ON CONFLICT (node_id, role, slot) DO UPDATE SET "
+	    "changed_gen = CASE WHEN name IS NOT excluded.name OR phone IS NOT "
+	    "excluded.phone OR channels IS NOT excluded.channels THEN "
+	    "excluded.seen_gen ELSE changed_gen END, "
+	    "name = excluded.name, phone = excluded.phone, "
+	    "channels = excluded.channels, seen_gen = excluded.seen_gen "
+	    "RETURNING created_gen, changed_gen", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	for (size_t i = 0; i < r->n_posts; i++) {
+		const struct roster_post *p = &r->posts[i];
+
+		sqlite3_bind_int64(stmt, 1, ids[p->node]);
+		sqlite_bind_str(stmt, 2, roster_role_name(p->role));
+		sqlite3_bind_int(stmt, 3, p->rank);
+		sqlite_bind_str(stmt, 4, p->slot);
+		sqlite_bind_str(stmt, 5, p->name);
+		sqlite_bind_str(stmt, 6, p->phone);
+		sqlite_bind_str(stmt, 7, p->channels);
+		sqlite3_bind_int64(stmt, 8, gen);
+		if ((rc = sqlite3_step(stmt)) != SQLITE_ROW)
+			break;
+		if (sqlite3_column_int64(stmt, 0) == gen)
+			res->posts_added++;
+		else if (sqlite3_column_int64(stmt, 1) == gen)
+			res->posts_updated++;
+		rc = sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+		if (rc != SQLITE_DONE)
+			break;
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "posts");
+}
+
+/* Run one counting or deleting statement over a subtree (or everything). */
+static int
+roster_sweep_one(struct sqlite_store *s, const char *sql, const char *code,
+    int64_t gen, size_t *count)
+{
+	struct sqlite_range range;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite_prepare(s, sql, &stmt) != STORE_OK)
+		return STORE_ERROR;
+	if (code != NULL) {
+		if (sqlite_range(code, &range) != 0) {
+			sqlite3_finalize(stmt);
+			return STORE_ERROR;
+		}
+		sqlite_bind_range(stmt, code, &range);
+	}
+	sqlite3_bind_int64(stmt, 4, gen);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*count += (size_t)sqlite3_column_int64(stmt, 0);
+		rc = sqlite3_step(stmt);
+	} else if (rc == SQLITE_DONE) {
+		*count += (size_t)sqlite3_changes(s->db);
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "replace");
+}
+
+/*
+ * Replace: remove what the import did not stamp.  Nodes are counted first
+ * because their deletion cascades (and cascaded rows are not counted by
+ * sqlite3_changes()).
+ */
+static int
+roster_sweep(struct sqlite_store *s, const char *code, int64_t gen,
+    struct roster_apply_result *res)
+{
+	static const char *const scoped[] = {
+	    "DELETE FROM posts WHERE seen_gen <> ?4 AND node_id IN (SELECT id "
+	    "FROM nodes WHERE " SQLITE_IN_RANGE("code") ")",
+	    "SELECT count(*) FROM nodes WHERE seen_gen <> ?4 AND "
+	    SQLITE_IN_RANGE("code"),
+	    "DELETE FROM nodes WHERE seen_gen <> ?4 AND " SQLITE_IN_RANGE("code"),
+	};
+	static const char *const all[] = {
+	    "DELETE FROM posts WHERE seen_gen <> ?4",
+	    "SELECT count(*) FROM nodes WHERE seen_gen <> ?4",
+	    "DELETE FROM nodes WHERE seen_gen <> ?4",
+	};
+	const char *const *sql = code != NULL ? scoped : all;
+	size_t ignored = 0;
+
+	if (roster_sweep_one(s, sql[0], code, gen, &res->posts_removed) != STORE_OK ||
+	    roster_sweep_one(s, sql[1], code, gen, &res->nodes_removed) != STORE_OK ||
+	    roster_sweep_one(s, sql[2], code, gen, &ignored) != STORE_OK)
+		return STORE_ERROR;
+	return STORE_OK;
+}
+
+int
+sqlite_roster_apply(struct store *st, const struct roster *r,
+    const struct roster_apply_opts *o, struct roster_apply_result *res)
+{
+	struct sqlite_store *s = sq(st);
+	int64_t gen, *ids;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	res->nodes = r->n_nodes;
+	if ((gen = roster_new_gen(s, r, o)) < 0)
+		return STORE_ERROR;
+	if ((ids = calloc(r->n_nodes + 1, sizeof(*ids))) == NULL) {
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		return STORE_ERROR;
+	}
+	rc = roster_put_nodes(s, r, gen, ids);
+	if (rc == STORE_OK)
+		rc = roster_put_posts(s, r, gen, ids, res);
+	free(ids);
+	if (rc != STORE_OK || !o->replace)
+		return rc;
+	if (o->n_scope == 0)
+		return roster_sweep(s, NULL, gen, res);
+	for (size_t i = 0; i < o->n_scope && rc == STORE_OK; i++)
+		rc = roster_sweep(s, o->scope[i], gen, res);
+	return rc;
+}
+
+/* ---- export ------------------------------------------------------------ */
+
+/* Names of streets and communities, sorted by code for bsearch. */
+struct name_map {
+	char	**codes;
+	char	**names;
+	size_t	  n;
+};
+
+static void
+name_map_free(struct name_map *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->codes[i]);
+		free(m->names[i]);
+	}
+	free(m->codes);
+	free(m->names);
+}
+
+static int
+name_map_load(struct sqlite_store *s, struct name_map *m)
+{
+	sqlite3_stmt *stmt;
+	size_t cap = 0;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (sqlite_prepare(s, "SELECT code, name FROM nodes WHERE kind <= 1 "
+	    "ORDER BY code", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (m->n == cap) {
+			cap = cap ? cap * 2 : 256;
+			char **c = realloc(m->codes, cap * sizeof(*c));
+			if (c != NULL)
+				m->codes = c;
+			char **n = realloc(m->names, cap * sizeof(*n));
+			if (n != NULL)
+				m->names = n;
+			if (c == NULL || n == NULL)
+				break;
+		}
+		m->codes[m->n] = strdup((const char *)sqlite3_column_text(stmt, 0));
+		m->names[m->n] = strdup((const char *)sqlite3_column_text(stmt, 1));
+		m->n++;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		name_map_free(m);
+		return sqlite_fail(s, rc, "export");
+	}
+	return STORE_OK;
+}
+
+static int
+name_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, *(char *const *)elem);
+}
+
+static const char *
+name_map_get(const struct name_map *m, const char *code)
+{
+	char **hit;
+
+	if (code == NULL || *code == '\0' || m->n == 0)
+		return "";
+	hit = bsearch(code, m->codes, m->n, sizeof(*m->codes), name_cmp);
+	return hit != NULL ? m->names[hit - m->codes] : "";
+}
+
+static int
+roster_export_rows(struct sqlite_store *s, const struct name_map *m,
+    const char *code, store_row_cb cb, void *arg)
+{
+	struct sqlite_range range;
+	sqlite3_stmt *stmt;
+	char buf[ROSTER_MAX_CODE + 16];
+	int rc;
+
+	if (sqlite_prepare(s, code == NULL ?
+	    "SELECT n.code, p.role, p.rank, p.name, p.phone, p.channels FROM "
+	    "posts p JOIN nodes n ON n.id = p.node_id ORDER BY p.id" :
+	    "SELECT n.code, p.role, p.rank, p.name, p.phone, p.channels FROM "
+	    "posts p JOIN nodes n ON n.id = p.node_id WHERE "
+	    SQLITE_IN_RANGE("n.code") " ORDER BY p.id", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	if (code != NULL) {
+		if (sqlite_range(code, &range) != 0) {
+			sqlite3_finalize(stmt);
+			return STORE_OK;
+		}
+		sqlite_bind_range(stmt, code, &range);
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct roster_row row;
+
+		memset(&row, 0, sizeof(row));
+		if (roster_row_split_code(&row,
+		    (const char *)sqlite3_column_text(stmt, 0), buf,
+		    sizeof(buf)) != 0)
+			continue;
+		row.street_name = name_map_get(m, row.street_code);
+		row.community_name = name_map_get(m, row.community_code);
+		row.role = roster_role_parse((const char *)sqlite3_column_text(stmt, 1));
+		row.rank = sqlite3_column_int(stmt, 2);
+		row.name = (const char *)sqlite3_column_text(stmt, 3);
+		row.phone = (const char *)sqlite3_column_text(stmt, 4);
+		row.channels = (const char *)sqlite3_column_text(stmt, 5);
+		if (cb(&row, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "export");
+}
+
+int
+sqlite_roster_export(struct store *st, const struct store_filter *f,
+    store_row_cb cb, void *arg)
+{
+	struct sqlite_store *s = sq(st);
+	struct name_map m;
+	int rc;
+
+	if ((rc = name_map_load(s, &m)) != STORE_OK)
+		return rc;
+	if (f == NULL || f->n_under == 0)
+		rc = roster_export_rows(s, &m, NULL, cb, arg);
+	else
+		for (size_t i = 0; i < f->n_under && rc == STORE_OK; i++)
+			rc = roster_export_rows(s, &m, f->under[i], cb, arg);
+	name_map_free(&m);
+	return rc;
+}
+
+/* ---- nodes ------------------------------------------------------------- */
+
+static int
+node_children(struct sqlite_store *s, const char *sql, int64_t parent,
+    const char *parent_code, store_node_cb cb, void *arg)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite_prepare(s, sql, &stmt) != STORE_OK)
+		return STORE_ERROR;
+	if (parent >= 0)
+		sqlite3_bind_int64(stmt, 1, parent);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct store_node n = {
+			.code = (const char *)sqlite3_column_text(stmt, 0),
+			.kind = sqlite3_column_int(stmt, 1),
+			.name = (const char *)sqlite3_column_text(stmt, 2),
+			.parent = parent_code,
+		};
+		if (cb(&n, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "nodes");
+}
+
+static int
+node_posts(struct sqlite_store *s, int64_t id, store_post_cb cb, void *arg)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite_prepare(s, "SELECT role, rank, name, phone, channels FROM "
+	    "posts WHERE node_id = ? ORDER BY id", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct store_post p = {
+			.role = roster_role_parse((const char *)sqlite3_column_text(stmt, 0)),
+			.rank = sqlite3_column_int(stmt, 1),
+			.name = (const char *)sqlite3_column_text(stmt, 2),
+			.phone = (const char *)sqlite3_column_text(stmt, 3),
+			.channels = (const char *)sqlite3_column_text(stmt, 4),
+		};
+		if (cb(&p, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "posts");
+}
+
+int
+sqlite_node_get(struct store *st, const char *code, store_node_cb node_cb,
+    store_post_cb post_cb, store_node_cb child_cb, void *arg)
+{
+	struct sqlite_store *s = sq(st);
+	sqlite3_stmt *stmt;
+	struct store_node n;
+	int64_t id;
+	int rc;
+
+	if (sqlite_prepare(s, "SELECT n.id, n.code, n.kind, n.name, "
+	    "coalesce(p.code, '') FROM nodes n LEFT JOIN nodes p ON "
+	    "p.id = n.parent_id WHERE n.code = ?", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite_bind_str(stmt, 1, code);
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		sqlite3_finalize(stmt);
+		return rc == SQLITE_DONE ? STORE_NOTFOUND :
+		    sqlite_fail(s, rc, "nodes");
+	}
+	id = sqlite3_column_int64(stmt, 0);
+	n.code = (const char *)sqlite3_column_text(stmt, 1);
+	n.kind = sqlite3_column_int(stmt, 2);
+	n.name = (const char *)sqlite3_column_text(stmt, 3);
+	n.parent = (const char *)sqlite3_column_text(stmt, 4);
+	rc = node_cb(&n, arg);
+	sqlite3_finalize(stmt);
+	if (rc != 0)
+		return STORE_OK;
+	if ((rc = node_posts(s, id, post_cb, arg)) != STORE_OK)
+		return rc;
+	return node_children(s, "SELECT code, kind, name FROM nodes WHERE "
+	    "parent_id = ? ORDER BY id", id, code, child_cb, arg);
+}
+
+int
+sqlite_node_roots(struct store *st, store_node_cb cb, void *arg)
+{
+	return node_children(sq(st), "SELECT code, kind, name FROM nodes "
+	    "WHERE parent_id IS NULL ORDER BY code", -1, "", cb, arg);
+}

@@ -1,0 +1,585 @@
+"""
+Black-box fixtures: every test starts the real sanzhangd ($SANZHANGD) with
+its own state dir on a free loopback port, drives it over HTTP (TCP and the
+unix control socket) and with sanzhangctl ($SANZHANGCTL), then stops it with
+SIGTERM.  Standard library only, apart from pytest itself.
+
+Helpers that tests import by name live here too (from conftest import ...):
+the tokens, a small roster in code, CSV/JSON conversions and the phone
+pattern used to prove that nothing leaks a full number.
+"""
+
+import csv
+import hashlib
+import http.client
+import io
+import json
+import os
+import re
+import secrets
+import select
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import urllib.parse
+
+import pytest
+
+SANZHANGD = os.path.abspath(os.environ.get("SANZHANGD", "./sanzhangd"))
+SANZHANGCTL = os.path.abspath(os.environ.get("SANZHANGCTL", "./sanzhangctl"))
+SRCDIR = os.environ.get("SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+
+START_TIMEOUT = 10.0	# seconds for /healthz to answer after exec
+STOP_TIMEOUT = 10.0	# seconds for a clean exit after SIGTERM
+HTTP_TIMEOUT = 10.0
+CTL_TIMEOUT = 20.0
+
+# A full mainland mobile number not embedded in a longer digit run.
+PHONE_RE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+SANITIZER_RE = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:")
+
+HEADER = ["street_code", "street_name", "community_code", "community_name",
+          "grid", "building", "unit", "role", "rank", "name", "phone",
+          "channels"]
+HEADER_LINE = ",".join(HEADER)
+
+
+# ---- tokens ---------------------------------------------------------------
+
+class Token:
+    """An API token: the secret goes in requests, its SHA-256 in the config."""
+
+    def __init__(self, name, role, scope=()):
+        self.name = name
+        self.role = role
+        self.scope = list(scope)
+        self.secret = "szbb-" + secrets.token_hex(16)
+
+    @property
+    def sha256(self):
+        return hashlib.sha256(self.secret.encode()).hexdigest()
+
+    def conf(self):
+        s = '{ name = "%s"; sha256 = "%s"; role = "%s";' % (
+            self.name, self.sha256, self.role)
+        if self.scope:
+            s += " scope = [ %s ];" % ", ".join('"%s"' % c for c in self.scope)
+        return s + " }"
+
+
+ADMIN = Token("city-admin", "admin")
+VIEWER = Token("city-viewer", "viewer")
+NANHU_VIEWER = Token("nanhu-viewer", "viewer", ["220104001"])
+HELONG_ADMIN = Token("helong-admin", "admin", ["220183105"])
+TOKENS = [ADMIN, VIEWER, NANHU_VIEWER, HELONG_ADMIN]
+
+
+# ---- roster helpers -------------------------------------------------------
+
+def R(street, sname, comm, cname, grid, bldg, unit, role, rank, name, phone,
+      channels=""):
+    """One roster row as a tuple of the 12 CSV fields (all strings)."""
+    return (street, sname, comm, cname, grid, bldg, unit, role, str(rank),
+            name, phone, channels)
+
+
+NH, NHN = "220104001", "南湖街道"
+NHC, NHCN = "220104001001", "南湖社区"
+DHC, DHCN = "220104001002", "东湖社区"
+HL, HLN = "220183105", "合隆镇"
+CJD, CJDN = "220183105201", "陈家店村"
+SANZU = "三组"
+
+# Line numbers in a CSV made by to_csv(): header = 1, BASE_ROWS[i] = i + 2.
+BASE_ROWS = [
+    R(NH, NHN, "", "", "", "", "", "duty_officer", 1, "周军", "13800000010"),
+    R(NH, NHN, NHC, NHCN, "", "", "", "duty_officer", 1, "赵强", "13800000009"),
+    R(NH, NHN, NHC, NHCN, "G01", "", "", "grid_leader", 1, "张伟", "13800000001"),
+    R(NH, NHN, NHC, NHCN, "G01", "", "", "grid_leader", 2, "陈静", "13800000004"),
+    R(NH, NHN, NHC, NHCN, "G01", "12", "", "building_leader", 1, "李娜",
+      "13800000002"),
+    R(NH, NHN, NHC, NHCN, "G01", "12", "3", "unit_leader", 1, "王芳",
+      "13800000003", "webhook=https://im.example/h/abc"),
+    # one person holding a second post
+    R(NH, NHN, NHC, NHCN, "G01", "12", "4", "unit_leader", 1, "李娜",
+      "13800000002"),
+    R(NH, NHN, DHC, DHCN, "G02", "", "", "grid_leader", 1, "吴磊", "13700000021"),
+    R(HL, HLN, CJD, CJDN, SANZU, "", "", "grid_leader", 1, "刘洋", "13900000011"),
+    R(HL, HLN, CJD, CJDN, SANZU, "", "", "villager_rep", 1, "孙丽",
+      "13900000012", "households=15"),
+    R(HL, HLN, CJD, CJDN, SANZU, "", "", "villager_rep", 1, "钱进",
+      "15900000013", "households=12"),
+]
+BASE_PHONES = sorted({r[10] for r in BASE_ROWS})
+
+
+def to_csv(rows, header=HEADER_LINE, eol="\n"):
+    """CSV text for rows; fixtures never need quoting."""
+    lines = [header] + [",".join(r) for r in rows]
+    return eol.join(lines) + eol
+
+
+def to_json_items(rows, rank_int=True):
+    items = []
+    for r in rows:
+        d = dict(zip(HEADER, r))
+        if rank_int:
+            d["rank"] = int(d["rank"])
+        items.append(d)
+    return items
+
+
+def parse_csv(text):
+    """(header list, sorted list of row tuples) of an exported CSV."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    text = text.lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
+    rows = [r for r in rows if r]
+    assert rows, "empty CSV"
+    return rows[0], sorted(tuple(r) for r in rows[1:])
+
+
+def rows_from_posts(posts):
+    """Sorted row tuples from the JSON export's posts."""
+    out = []
+    for p in posts:
+        assert isinstance(p["rank"], int), p
+        out.append(tuple("" if p.get(k) is None else str(p[k]) for k in HEADER))
+    return sorted(out)
+
+
+def normalize_phone(p):
+    p = re.sub(r"[ -]", "", p)
+    for prefix in ("+86", "0086", "86"):
+        if p.startswith(prefix) and len(p) == 11 + len(prefix):
+            return p[len(prefix):]
+    return p
+
+
+def node_codes(rows):
+    """Every node code a set of rows mentions (with ancestors)."""
+    codes = set()
+    for r in rows:
+        codes.add(r[0])
+        if not r[2]:
+            continue
+        path = r[2]
+        codes.add(path)
+        for seg in r[4:7]:
+            if not seg:
+                break
+            path += "/" + seg
+            codes.add(path)
+    return codes
+
+
+def full_phones(text):
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return PHONE_RE.findall(text)
+
+
+# ---- HTTP -----------------------------------------------------------------
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers}
+        self.body = body
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise AssertionError("not JSON (%s): %r" % (e, self.body[:500]))
+
+    def error(self):
+        """The error object of an error answer (asserts its shape)."""
+        doc = self.json()
+        assert isinstance(doc, dict) and isinstance(doc.get("error"), dict), doc
+        err = doc["error"]
+        assert isinstance(err.get("code"), str) and err["code"], doc
+        assert isinstance(err.get("message"), str), doc
+        return err
+
+    def __repr__(self):
+        return "<HTTP %d %r>" % (self.status, self.body[:600])
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over an AF_UNIX stream socket (the control socket)."""
+
+    def __init__(self, path, timeout=HTTP_TIMEOUT):
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        try:
+            s.connect(self.unix_path)
+        except OSError:
+            s.close()
+            raise
+        self.sock = s
+
+
+def do_request(conn, method, path, body=None, headers=None):
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return Resp(r.status, r.getheaders(), r.read())
+    finally:
+        conn.close()
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def quote_code(code):
+    """A node code as a URL path (Chinese segments percent-encoded)."""
+    return urllib.parse.quote(code, safe="/")
+
+
+# ---- sanzhangctl ----------------------------------------------------------
+
+def run_ctl(args, env=None, input=None, timeout=CTL_TIMEOUT):
+    """Run sanzhangctl; returns (rc, stdout, stderr) as text."""
+    e = dict(os.environ)
+    e.pop("SANZHANG_TOKEN", None)
+    e.pop("SANZHANG_SOCKET", None)
+    if env:
+        e.update(env)
+    p = subprocess.run([SANZHANGCTL] + [str(a) for a in args],
+                       input=input, capture_output=True, env=e,
+                       timeout=timeout)
+    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"))
+
+
+def run_daemon(args, timeout=CTL_TIMEOUT):
+    p = subprocess.run([SANZHANGD] + [str(a) for a in args],
+                       capture_output=True, timeout=timeout,
+                       stdin=subprocess.DEVNULL)
+    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"))
+
+
+# ---- the daemon -----------------------------------------------------------
+
+def config_text(state_dir, port, sock, tokens=TOKENS, extra="",
+                log_level="debug"):
+    lines = [
+        'state_dir = "%s";' % state_dir,
+        'listen = [ "127.0.0.1:%d" ];' % port,
+        'control_socket = "%s";' % sock,
+        'public_url = "http://127.0.0.1:%d";' % port,
+        'log_level = "%s";' % log_level,
+    ]
+    if tokens:
+        lines.append("tokens = (\n  " +
+                     ",\n  ".join(t.conf() for t in tokens) + "\n);")
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines) + "\n"
+
+
+class Daemon:
+    """One sanzhangd process with its own temp dir, config and port."""
+
+    def __init__(self, workdir, name="d", state_dir=None, tokens=TOKENS,
+                 extra="", log_level="debug", port=None):
+        self.workdir = workdir
+        self.name = name
+        self.state_dir = state_dir or os.path.join(workdir, name + "-state")
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.port = port or free_port()
+        self.sock = os.path.join(workdir, name + ".sock")
+        self.conf = os.path.join(workdir, name + ".conf")
+        self.log_path = os.path.join(workdir, name + ".stderr")
+        self.db_path = os.path.join(self.state_dir, "sanzhang.db")
+        self.proc = None
+        self.rc = None
+        self.write_config(tokens=tokens, extra=extra, log_level=log_level)
+
+    def write_config(self, tokens=TOKENS, extra="", log_level="debug"):
+        with open(self.conf, "w", encoding="utf-8") as f:
+            f.write(config_text(self.state_dir, self.port, self.sock,
+                                tokens=tokens, extra=extra,
+                                log_level=log_level))
+
+    # -- process control
+
+    def spawn(self):
+        """Start without waiting; the caller decides what to expect."""
+        assert self.proc is None or self.proc.poll() is not None
+        self.rc = None
+        logf = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen([SANZHANGD, "-f", "-c", self.conf],
+                                         stdin=subprocess.DEVNULL,
+                                         stdout=logf, stderr=logf)
+        finally:
+            logf.close()
+        return self.proc
+
+    def start(self):
+        self.spawn()
+        deadline = time.monotonic() + START_TIMEOUT
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.rc = self.proc.returncode
+                pytest.fail("sanzhangd exited with %d during start-up:\n%s" %
+                            (self.rc, self.log_tail()))
+            try:
+                if (self.get("/healthz", token=None).status == 200 and
+                        self.unix("GET", "/healthz").status == 200):
+                    return self
+            except OSError as e:
+                last = e
+            time.sleep(0.05)
+        self.proc.kill()
+        self.proc.wait(5)
+        pytest.fail("sanzhangd not healthy within %.0f s (%s):\n%s" %
+                    (START_TIMEOUT, last, self.log_tail()))
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        """Signal, wait (bounded); SIGKILL and fail when it hangs."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                self.rc = self.proc.returncode
+                pytest.fail("sanzhangd did not exit within %.0f s of %s:\n%s"
+                            % (timeout, signal.Signals(sig).name,
+                               self.log_tail()))
+        self.rc = self.proc.returncode
+        return self.rc
+
+    def restart(self):
+        rc = self.stop()
+        assert rc == 0, "exit %r on SIGTERM:\n%s" % (rc, self.log_tail())
+        return self.start()
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, n=60):
+        return "\n".join(self.log().splitlines()[-n:])
+
+    # -- HTTP over TCP and over the control socket
+
+    def request(self, method, path, body=None, token=ADMIN, headers=None,
+                content_type=None):
+        h = dict(headers or {})
+        if token is not None:
+            secret = token.secret if isinstance(token, Token) else token
+            h["Authorization"] = "Bearer " + secret
+        if content_type:
+            h["Content-Type"] = content_type
+        conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                          timeout=HTTP_TIMEOUT)
+        return do_request(conn, method, path, body, h)
+
+    def get(self, path, token=ADMIN, **kw):
+        return self.request("GET", path, token=token, **kw)
+
+    def unix(self, method, path, body=None, headers=None, content_type=None):
+        h = dict(headers or {})
+        if content_type:
+            h["Content-Type"] = content_type
+        return do_request(UnixHTTPConnection(self.sock), method, path, body, h)
+
+    def post_staged(self, path, body, token=ADMIN, content_type="text/csv"):
+        """POST that sends the headers, gives the server a moment to answer
+        early (as evhttp does for an over-long Content-Length), and only
+        then sends the body, so an early 413 is read, not lost to a reset."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                          timeout=HTTP_TIMEOUT)
+        try:
+            conn.putrequest("POST", path)
+            conn.putheader("Authorization", "Bearer " + token.secret)
+            conn.putheader("Content-Type", content_type)
+            conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders()
+            ready, _, _ = select.select([conn.sock], [], [], 1.0)
+            if not ready:
+                try:
+                    conn.sock.sendall(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+            r = conn.getresponse()
+            return Resp(r.status, r.getheaders(), r.read())
+        finally:
+            conn.close()
+
+    # -- roster conveniences
+
+    def import_csv(self, text, mode="replace", token=ADMIN,
+                   content_type="text/csv"):
+        return self.request("POST", "/v1/roster?mode=" + mode, body=text,
+                            token=token, content_type=content_type)
+
+    def import_json(self, doc, mode="replace", token=ADMIN):
+        return self.request("POST", "/v1/roster?mode=" + mode,
+                            body=json.dumps(doc, ensure_ascii=False),
+                            token=token, content_type="application/json")
+
+    def load(self, rows=BASE_ROWS, mode="replace"):
+        r = self.import_csv(to_csv(rows), mode=mode)
+        assert r.status == 200, r
+        return r.json()
+
+    def export_csv_raw(self, token=ADMIN, query=""):
+        r = self.get("/v1/roster.csv" + query, token=token)
+        assert r.status == 200, r
+        return r
+
+    def export_rows(self, token=ADMIN, query=""):
+        """Sorted row tuples of the CSV export (asserts the header)."""
+        header, rows = parse_csv(self.export_csv_raw(token, query).body)
+        assert header == HEADER
+        return rows
+
+    def export_json_rows(self, token=ADMIN, query=""):
+        r = self.get("/v1/roster" + query, token=token)
+        assert r.status == 200, r
+        return rows_from_posts(r.json()["posts"])
+
+    # -- sanzhangctl over the control socket
+
+    def ctl(self, *args, **kw):
+        return run_ctl(["--socket", self.sock] + list(args), **kw)
+
+    # -- the audit table, read-only beside the running daemon
+
+    def audit_rows(self):
+        con = sqlite3.connect("file:%s?mode=ro" % self.db_path, uri=True,
+                              timeout=5)
+        try:
+            names = [r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")]
+            assert "audit" in names, "no audit table; tables: %r" % names
+            return [" | ".join("" if v is None else str(v) for v in row)
+                    for row in con.execute("SELECT * FROM audit")]
+        finally:
+            con.close()
+
+    def wait_audit(self, pred, timeout=5.0):
+        """Audit rows matching pred, waiting for the writer thread's commit."""
+        deadline = time.monotonic() + timeout
+        while True:
+            hits = [r for r in self.audit_rows() if pred(r)]
+            if hits or time.monotonic() > deadline:
+                return hits
+            time.sleep(0.1)
+
+
+# ---- fixtures -------------------------------------------------------------
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+def pytest_sessionstart(session):
+    for path in (SANZHANGD, SANZHANGCTL):
+        if not os.access(path, os.X_OK):
+            raise pytest.UsageError("not executable: %s (set SANZHANGD / "
+                                    "SANZHANGCTL)" % path)
+
+
+class Factory:
+    def __init__(self):
+        self.workdir = tempfile.mkdtemp(prefix="szbb-", dir="/tmp")
+        self.daemons = []
+
+    def __call__(self, start=True, **kw):
+        kw.setdefault("name", "d%d" % len(self.daemons))
+        d = Daemon(self.workdir, **kw)
+        self.daemons.append(d)
+        return d.start() if start else d
+
+    def finish(self, failed):
+        problems = []
+        for d in self.daemons:
+            try:
+                d.stop()
+            except pytest.fail.Exception as e:
+                problems.append(str(e))
+            log = d.log()
+            m = SANITIZER_RE.search(log)
+            if m:
+                problems.append("%s: sanitizer report in stderr:\n%s" %
+                                (d.name, log[max(0, m.start() - 200):][:4000]))
+            if failed and log:
+                print("---- %s stderr (tail) ----\n%s" % (d.name, d.log_tail()))
+        if not failed and not problems:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        if problems:
+            pytest.fail("\n".join(problems))
+
+
+def _failed(request):
+    rep = getattr(request.node, "rep_call", None)
+    return rep is None or rep.failed
+
+
+@pytest.fixture
+def daemons(request):
+    """Factory: daemons(**kw) -> a started Daemon; all stopped at teardown."""
+    f = Factory()
+    yield f
+    f.finish(_failed(request))
+
+
+@pytest.fixture
+def daemon(daemons):
+    return daemons()
+
+
+@pytest.fixture
+def loaded(daemon):
+    """A daemon holding BASE_ROWS."""
+    daemon.load()
+    return daemon
+
+
+@pytest.fixture(scope="module")
+def shared_loaded(request):
+    """One daemon holding BASE_ROWS for a module of read-only checks."""
+    f = Factory()
+    d = f(name="shared")
+    d.load()
+    yield d
+    f.finish(request.session.testsfailed > 0)
