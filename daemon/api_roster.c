@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* Scope refusals listed in a 403 answer; the rest are counted. */
 #define IMPORT_MAX_DENIED	100
@@ -35,7 +36,18 @@ struct import {
 	struct roster_apply_result res;
 	struct roster_apply_opts opts;
 	char			 detail[256];	/* for the audit row */
+	double			 parse_s;	/* seconds spent parsing */
+	double			 apply_s;	/* seconds spent writing */
 };
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void
 import_free(struct import *im)
@@ -141,6 +153,7 @@ import_parse(struct store *st, void *arg)
 {
 	struct import *im = arg;
 	struct roster_parser *p = roster_parser_new();
+	double t0 = mono_now();
 
 	(void)st;
 	if (p == NULL)
@@ -152,6 +165,7 @@ import_parse(struct store *st, void *arg)
 	evbuffer_free(im->body);
 	im->body = NULL;
 	im->roster = roster_parser_finish(p, &im->errs);
+	im->parse_s = mono_now() - t0;
 	return STORE_OK;
 }
 
@@ -162,9 +176,12 @@ import_apply(struct store *st, void *arg)
 {
 	struct import *im = arg;
 	struct audit_entry e;
+	double t0 = mono_now();
 	int rc;
 
-	if ((rc = store_roster_apply(st, im->roster, &im->opts, &im->res)) != STORE_OK)
+	rc = store_roster_apply(st, im->roster, &im->opts, &im->res);
+	im->apply_s = mono_now() - t0;
+	if (rc != STORE_OK)
 		return rc;
 	snprintf(im->detail, sizeof(im->detail), "%zu posts: %zu added, %zu "
 	    "updated, %zu removed; %zu nodes removed", im->roster->n_posts,
@@ -193,8 +210,9 @@ import_applied(int rc, void *arg)
 		import_free(im);
 		return;
 	}
-	log_info("roster: %s by %s: %s", im->replace ? "replace" : "merge",
-	    rq->who.name, im->detail);
+	log_info("roster: %s by %s: %s (parsed in %.2f s, written in %.2f s)",
+	    im->replace ? "replace" : "merge", rq->who.name, im->detail,
+	    im->parse_s, im->apply_s);
 	http_reply_json(rq, 200, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "mode", im->replace ? "replace" : "merge",
 	    "rows", (json_int_t)im->roster->n_posts,

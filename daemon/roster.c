@@ -43,12 +43,12 @@ struct roster_parser {
 	struct roster_tab	 post_tab;	/* by (node, role, slot) */
 	struct roster_errors	*errs;
 	size_t			 cap_errs;
+	uint32_t		 last;		/* the previous good row's node */
 	uint32_t		 line;		/* CSV lines fed so far */
 	bool			 fed;		/* anything fed at all */
 	bool			 csv;		/* a CSV line was fed */
 	bool			 header_seen;
 	bool			 header_bad;	/* rows after it are ignored */
-	bool			 oom;
 	char			 why[512];	/* the current row's problem */
 	char			 scratch[ROSTER_MAX_LINE + 1];	/* split fields */
 };
@@ -684,7 +684,7 @@ roster_node_find(struct roster_parser *p, const char *code, size_t len,
 		if ((uint32_t)(e >> 32) != h)
 			continue;
 		c = p->nodes[(uint32_t)e - 1].code;
-		if (memcmp(c, code, len) == 0 && c[len] == '\0')
+		if (strncmp(c, code, len) == 0 && c[len] == '\0')
 			return (int64_t)(uint32_t)e - 1;
 	}
 	return -1;
@@ -883,20 +883,44 @@ roster_post_add(struct roster_parser *p, struct roster_in *in, int64_t node,
 	return true;
 }
 
+/*
+ * Rosters come sorted, so the previous row's node or one of its ancestors
+ * is usually this row's: a string compare instead of a hash probe.
+ * Returns the deepest level found that way (-1 when none).
+ */
+static int
+roster_link_cached(struct roster_parser *p, struct roster_in *in,
+    int64_t idx[NODE_KIND_COUNT])
+{
+	for (uint32_t j = p->last; j != UINT32_MAX; j = p->nodes[j].parent) {
+		const struct roster_node *n = &p->nodes[j];
+		int k = n->kind;
+
+		if (k > in->kind || strncmp(n->code, in->code, in->plen[k]) != 0 ||
+		    n->code[in->plen[k]] != '\0')
+			continue;
+		for (idx[k] = j; k > 0; k--)
+			idx[k - 1] = p->nodes[idx[k]].parent;
+		return n->kind;
+	}
+	return -1;
+}
+
 static bool
 roster_link(struct roster_parser *p, struct roster_in *in, uint32_t line,
     int *col)
 {
 	int64_t idx[NODE_KIND_COUNT];
-	int k;
+	int k, known;
 
 	roster_row_code(in);
+	known = roster_link_cached(p, in, idx);
 	/* Parents always exist before children: find the deepest known. */
-	for (k = in->kind; k >= 0; k--)
+	for (k = in->kind; k > known; k--)
 		if ((idx[k] = roster_node_find(p, in->code, in->plen[k],
 		    in->phash[k])) >= 0)
 			break;
-	for (int j = k - 1; j >= 0; j--)
+	for (int j = k - 1; j > known; j--)
 		idx[j] = p->nodes[idx[j + 1]].parent;
 	if (k >= NODE_STREET && !roster_same_name(p, idx[NODE_STREET], in,
 	    COL_STREET_NAME, col))
@@ -910,10 +934,11 @@ roster_link(struct roster_parser *p, struct roster_in *in, uint32_t line,
 		if ((idx[j] = roster_node_add(p, in, j, j ? idx[j - 1] : -1,
 		    line)) < 0)
 			goto oom;
-	if (roster_post_add(p, in, idx[in->kind], line))
+	if (roster_post_add(p, in, idx[in->kind], line)) {
+		p->last = (uint32_t)idx[in->kind];
 		return true;
+	}
 oom:
-	p->oom = true;
 	*col = -1;
 	return roster_why(p, "out of memory");
 }
@@ -959,6 +984,9 @@ roster_split(struct roster_parser *p, const char *s, size_t len,
 					    "quotes are not supported)", col), -1;
 				if (s[i] == '"' && (i + 1 >= len || s[i + 1] != '"'))
 					break;
+				if (s[i] == '\0')
+					return roster_why(p, "%s: contains a NUL "
+					    "byte", col), -1;
 				*o++ = s[i];
 				i += s[i] == '"';
 			}
@@ -970,6 +998,9 @@ roster_split(struct roster_parser *p, const char *s, size_t len,
 				if (s[i] == '"')
 					return roster_why(p, "%s: a quote inside "
 					    "an unquoted field", col), -1;
+				if (s[i] == '\0')
+					return roster_why(p, "%s: contains a NUL "
+					    "byte", col), -1;
 				*o++ = s[i];
 			}
 		}
@@ -1075,6 +1106,7 @@ roster_parser_new(void)
 		free(p);
 		return NULL;
 	}
+	p->last = UINT32_MAX;
 	return p;
 }
 
@@ -1156,7 +1188,8 @@ roster_parse_csv(const char *buf, size_t len, struct roster_errors **errs)
 		*errs = NULL;
 		return NULL;
 	}
-	for (s = buf; (s = memchr(s, '\n', (size_t)(end - s))) != NULL; s++)
+	for (s = buf; s < end && (s = memchr(s, '\n', (size_t)(end - s))) != NULL;
+	    s++)
 		rows++;
 	roster_parser_reserve(p, rows);
 	while (buf < end) {
@@ -1166,8 +1199,6 @@ roster_parse_csv(const char *buf, size_t len, struct roster_errors **errs)
 		roster_parser_csv_line(p, buf, (size_t)(e - buf));
 		buf = e + 1;
 	}
-	if (!p->fed)
-		p->fed = p->csv = true;
 	return roster_parser_finish(p, errs);
 }
 

@@ -186,7 +186,7 @@ struct roster_row {
 /*
  * Split a node code into its columns: street code (first 9 digits),
  * community code, grid, building, unit.  Writes into buf (>= the code's
- * length + 5 bytes) and points the row's code fields into it.
+ * length + 11 bytes) and points the row's code fields into it.
  */
 int roster_row_split_code(struct roster_row *row, const char *code,
     char *buf, size_t buflen);

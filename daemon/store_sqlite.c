@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +170,19 @@ sqlite_configure(struct sqlite_store *s)
 	return sqlite_exec(s, s->writer ? writer_pragmas : reader_pragmas);
 }
 
+/*
+ * Once per process: connections are never shared between threads, so
+ * SQLite's own locking is not needed, and its memory statistics (one global
+ * mutex per allocation) cost a tenth of a bulk import.
+ */
+static void
+sqlite_global_init(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_initialize();
+}
+
 static int
 sqlite_open(struct store **out, const char *state_dir, bool writer,
     char *err, size_t errlen)
@@ -176,8 +190,10 @@ sqlite_open(struct store **out, const char *state_dir, bool writer,
 	struct sqlite_store *s;
 	char path[PATH_MAX];
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int rc;
 
+	pthread_once(&once, sqlite_global_init);
 	if (snprintf(path, sizeof(path), "%s/%s", state_dir, SQLITE_DB_NAME) >=
 	    (int)sizeof(path)) {
 		snprintf(err, errlen, "%s: path too long", state_dir);

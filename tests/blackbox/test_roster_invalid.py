@@ -116,7 +116,6 @@ CASES = {
     "rank_3": small_plus(*grid(rank=3)),
     "rank_0": small_plus(*grid(rank=0)),
     "rank_letter": small_plus(*grid(rank="A")),
-    "rank_empty": small_plus(*grid(rank="")),
     # duplicates: line 6 repeats the post of line 3 (or 5)
     "duplicate_leader_post": (to_csv(SMALL + [R(*grid(grid="G01", name="冯涛"))])
                               .encode(), {6}, {3}),

@@ -189,6 +189,31 @@ export_csv(const struct roster *r, bool public)
 	return s;
 }
 
+static void
+assert_same_roster(const struct roster *a, const struct roster *b)
+{
+	assert_int_equal(a->n_nodes, b->n_nodes);
+	assert_int_equal(a->n_posts, b->n_posts);
+	for (size_t i = 0; i < a->n_nodes; i++) {
+		assert_string_equal(a->nodes[i].code, b->nodes[i].code);
+		assert_string_equal(a->nodes[i].name, b->nodes[i].name);
+		assert_int_equal(a->nodes[i].parent, b->nodes[i].parent);
+		assert_int_equal(a->nodes[i].kind, b->nodes[i].kind);
+	}
+	for (size_t i = 0; i < a->n_posts; i++) {
+		const struct roster_post *p = &a->posts[i], *q = &b->posts[i];
+
+		assert_int_equal(p->node, q->node);
+		assert_int_equal(p->role, q->role);
+		assert_int_equal(p->rank, q->rank);
+		assert_string_equal(p->phone, q->phone);
+		assert_string_equal(p->name, q->name);
+		assert_string_equal(p->slot, q->slot);
+		assert_string_equal(p->channels ? p->channels : "",
+		    q->channels ? q->channels : "");
+	}
+}
+
 /* ---- tests: whole files ------------------------------------------------ */
 
 static void
@@ -347,6 +372,17 @@ test_csv_quoting(void **state)
 	expect_error(HDR "220104001,南湖街道,,,,,,duty_officer,1,赵强,13800000009,,\n", 2,
 	    "expected 12 columns, got 13");
 	expect_error(HDR "x\n", 2, "expected 12 columns, got 1");
+	{
+		/* A NUL byte cannot hide the rest of a field. */
+		static const char nul[] = HDR "220104001,南湖街道,,,,,,"
+		    "duty_officer,1\0x,赵强,13800000009,\n";
+		struct roster_errors *e = NULL;
+
+		assert_null(roster_parse_csv(nul, sizeof(nul) - 1, &e));
+		assert_int_equal(e->n, 1);
+		assert_string_equal(e->v[0].reason, "rank: contains a NUL byte");
+		roster_errors_free(e);
+	}
 	memset(longrow, 'a', 4097);
 	longrow[4097] = '\0';
 	snprintf(csv, sizeof(csv), HDR "%s\n", longrow);
@@ -555,6 +591,81 @@ test_first_problem(void **state)
 	    2, "street_code:");
 	expect_error(HDR "220104001,南湖街道,220104001001,南湖社区,G01,12,3,unit_leader,9,王芳,1,\n",
 	    2, "rank:");
+}
+
+/* Rows for 2 communities x 6 grids x 10 buildings x 8 units; free() it. */
+static char *
+gen_rows(bool reverse, size_t *nrows)
+{
+	size_t cap = 1 << 20, o = 0, n = 0;
+	char *s = malloc(cap), line[256];
+	char **lines = calloc(2000, sizeof(*lines));
+
+	for (int c = 1; c <= 2; c++)
+		for (int g = 1; g <= 6; g++)
+			for (int b = 1; b <= 10; b++)
+				for (int u = 0; u <= 8; u++) {
+					if (u == 0)
+						snprintf(line, sizeof(line), "220104001,南湖街道,"
+						    "22010400100%d,社区%d,G%02d,%d,,building_leader,1,"
+						    "张伟,1380%07zu,\n", c, c, g, b, n);
+					else
+						snprintf(line, sizeof(line), "220104001,南湖街道,"
+						    "22010400100%d,社区%d,G%02d,%d,%d,unit_leader,1,"
+						    "王芳,1380%07zu,households=%d\n", c, c, g, b, u, n, u);
+					lines[n++] = strdup(line);
+				}
+	o += (size_t)snprintf(s, cap, "%s", HDR);
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(s + o, cap - o, "%s", lines[reverse ? n - 1 - i : i]);
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+	*nrows = n;
+	return s;
+}
+
+static void
+test_large(void **state)
+{
+	struct roster_parser *p;
+	struct roster_errors *e;
+	struct roster *a, *b, *c;
+	size_t n;
+	char *csv = gen_rows(false, &n), *rev, *dup;
+
+	(void)state;
+	assert_int_equal(n, 1080);
+	a = parse_ok(csv);	/* reserves up front */
+	assert_int_equal(a->n_posts, n);
+	assert_int_equal(a->n_nodes, 1 + 2 + 12 + 120 + 960);
+	p = roster_parser_new();	/* grows step by step */
+	for (char *s = csv, *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1)
+		roster_parser_csv_line(p, s, (size_t)(nl - s));
+	b = roster_parser_finish(p, &e);
+	assert_non_null(b);
+	assert_same_roster(a, b);
+	/* Children before parents in the input: parents still come first. */
+	rev = gen_rows(true, &n);
+	c = parse_ok(rev);
+	assert_int_equal(c->n_nodes, a->n_nodes);
+	for (size_t i = 0; i < c->n_nodes; i++)
+		if (c->nodes[i].parent != UINT32_MAX)
+			assert_true(c->nodes[i].parent < i);
+	assert_string_equal(c->nodes[0].code, "220104001");
+	assert_string_equal(c->nodes[4].code, "220104001002/G06/10/8");
+	/* A duplicate far from the original is still found. */
+	dup = malloc(strlen(csv) + 200);
+	sprintf(dup, "%s%s", csv, "220104001,南湖街道,220104001001,社区1,G01,1,3,"
+	    "unit_leader,1,李四,13900000000,\n");
+	expect_error(dup, (uint32_t)n + 2, "duplicate post: unit_leader rank 1 of "
+	    "220104001001/G01/1/3 is already held on line 5");
+	free(dup);
+	free(rev);
+	free(csv);
+	roster_free(a);
+	roster_free(b);
+	roster_free(c);
 }
 
 /* ---- tests: rules across rows ------------------------------------------- */
@@ -981,31 +1092,6 @@ test_export_csv(void **state)
 }
 
 static void
-assert_same_roster(const struct roster *a, const struct roster *b)
-{
-	assert_int_equal(a->n_nodes, b->n_nodes);
-	assert_int_equal(a->n_posts, b->n_posts);
-	for (size_t i = 0; i < a->n_nodes; i++) {
-		assert_string_equal(a->nodes[i].code, b->nodes[i].code);
-		assert_string_equal(a->nodes[i].name, b->nodes[i].name);
-		assert_int_equal(a->nodes[i].parent, b->nodes[i].parent);
-		assert_int_equal(a->nodes[i].kind, b->nodes[i].kind);
-	}
-	for (size_t i = 0; i < a->n_posts; i++) {
-		const struct roster_post *p = &a->posts[i], *q = &b->posts[i];
-
-		assert_int_equal(p->node, q->node);
-		assert_int_equal(p->role, q->role);
-		assert_int_equal(p->rank, q->rank);
-		assert_string_equal(p->phone, q->phone);
-		assert_string_equal(p->name, q->name);
-		assert_string_equal(p->slot, q->slot);
-		assert_string_equal(p->channels ? p->channels : "",
-		    q->channels ? q->channels : "");
-	}
-}
-
-static void
 test_round_trip(void **state)
 {
 	struct roster *a, *b;
@@ -1196,6 +1282,7 @@ main(void)
 		cmocka_unit_test(test_csv_quoting),
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_large),
 	};
 	const struct CMUnitTest columns[] = {
 		cmocka_unit_test(test_col_codes),

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Run sanzhangd in the foreground with the demo config and the demo roster.
+#
+# Uses the binaries of the build tree (BUILD_DIR, default: the source tree)
+# and keeps its state in DEMO_STATE (default: ./demo-state).  Ctrl-C stops it.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$top}
+state=${DEMO_STATE:-$top/demo-state}
+port=${DEMO_PORT:-8787}
+sanzhangd=$build/sanzhangd
+sanzhangctl=$build/sanzhangctl
+
+for bin in "$sanzhangd" "$sanzhangctl"; do
+	if [ ! -x "$bin" ]; then
+		echo "demo.sh: $bin not found: build first (./configure && make)" >&2
+		exit 1
+	fi
+done
+
+mkdir -p "$state"
+conf=$state/sanzhangd.conf
+sed -e "s|@STATE_DIR@|$state|g" -e "s|127.0.0.1:8787|127.0.0.1:$port|g" \
+    "$top/etc/demo.conf" > "$conf"
+"$sanzhangd" -t -c "$conf"
+
+"$sanzhangd" -f -c "$conf" &
+pid=$!
+trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0' INT TERM
+trap 'kill "$pid" 2>/dev/null' EXIT
+
+# Wait (at most 10 s) for the control socket to answer.
+tries=0
+until "$sanzhangctl" --socket "$state/control.sock" health >/dev/null 2>&1; do
+	tries=$((tries + 1))
+	if [ "$tries" -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
+		echo "demo.sh: sanzhangd did not come up; see the lines above" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+
+ctl() { "$sanzhangctl" --socket "$state/control.sock" "$@"; }
+
+echo
+echo "== importing the demo roster (etc/demo-roster.csv)"
+ctl roster import --replace "$top/etc/demo-roster.csv"
+echo
+echo "== the street and its communities"
+ctl roster show 220104001
+echo
+echo "== one grid"
+ctl roster show 220104001001/G01
+echo
+echo "== public posting (挂牌公示), first lines"
+ctl roster export --public | head -n 6
+ctl roster export --format html -o "$state/roster.html"
+cat <<EOT
+
+sanzhangd is running (pid $pid), state in $state.
+Try, in another terminal:
+  $sanzhangctl --socket $state/control.sock roster show 220104001201
+  curl -s -H 'Authorization: Bearer demo-viewer-secret' http://127.0.0.1:$port/v1/nodes/220104001001
+  curl -s -H 'Authorization: Bearer demo-viewer-secret' http://127.0.0.1:$port/v1/nodes/220105001   # 403: outside its scope
+The printable public roster page is $state/roster.html.
+Press Ctrl-C to stop.
+EOT
+wait "$pid"
