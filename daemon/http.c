@@ -495,6 +495,25 @@ http_unlink_stale(const char *path, const struct sockaddr_un *sun,
 	return 0;
 }
 
+/* Create the socket's directory when missing (not under systemd). */
+static int
+http_make_parent(const char *path, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "control_socket directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 http_bind_control(struct httpd *h, char *err, size_t errlen)
 {
@@ -513,7 +532,8 @@ http_bind_control(struct httpd *h, char *err, size_t errlen)
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
-	if (http_unlink_stale(path, &sun, err, errlen) != 0)
+	if (http_make_parent(path, err, errlen) != 0 ||
+	    http_unlink_stale(path, &sun, err, errlen) != 0)
 		return -1;
 	/* Admin rights come from the file's permissions: owner and group only. */
 	old = umask(0117);

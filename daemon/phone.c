@@ -144,3 +144,25 @@ roster_code_covers(const char *scope, const char *code)
 	return n == 9 && code_digits(scope, 9) && strlen(code) >= 12 &&
 	    code_digits(code + 9, 3) && (code[12] == '\0' || code[12] == '/');
 }
+
+int
+roster_code_parent(const char *code, char *out, size_t outlen)
+{
+	int kind = roster_code_kind(code);
+	const char *slash;
+	size_t n;
+
+	if (kind <= NODE_STREET)
+		return -1;
+	if (kind == NODE_COMMUNITY)
+		n = 9;
+	else if ((slash = strrchr(code, '/')) != NULL)
+		n = (size_t)(slash - code);
+	else
+		return -1;
+	if (n >= outlen)
+		return -1;
+	memcpy(out, code, n);
+	out[n] = '\0';
+	return 0;
+}

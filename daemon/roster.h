@@ -144,6 +144,11 @@ int roster_role_parse(const char *s);			/* -1 when unknown */
 const char *roster_kind_name(enum node_kind kind);	/* "street" */
 /* The kind a path code denotes, or -1 when it is not a valid code. */
 int roster_code_kind(const char *code);
+/*
+ * The parent's code: a unit's building, ..., a community's street (its
+ * first nine digits).  Returns -1 for a street or an invalid code.
+ */
+int roster_code_parent(const char *code, char *out, size_t outlen);
 /* Whether the post role may be held at a node of this kind. */
 bool roster_role_allowed(enum post_role role, enum node_kind kind);
 /* Whether a 12-digit community code is a village (村委会: 2xx or 3xx). */

@@ -1,6 +1,9 @@
 /*
  * store_sqlite_roster.c - the roster in SQLite: import, export, nodes.
  *
+ * A node's parent and children follow from its code (the code index
+ * answers both), so nodes carry no parent column to keep in step.
+ *
  * An import runs inside the caller's transaction.  Every node and post it
  * touches is stamped with the import's generation (its roster_imports id):
  * posts created or changed by it are counted from the stamps RETURNING
@@ -64,7 +67,7 @@ roster_new_gen(struct sqlite_store *s, const struct roster *r,
 	return gen;
 }
 
-/* Upsert every node, parents first; ids[i] gets node i's row id. */
+/* Upsert every node; ids[i] gets node i's row id. */
 static int
 roster_put_nodes(struct sqlite_store *s, const struct roster *r, int64_t gen,
     int64_t *ids)
@@ -72,8 +75,8 @@ roster_put_nodes(struct sqlite_store *s, const struct roster *r, int64_t gen,
 	sqlite3_stmt *stmt;
 	int rc = SQLITE_DONE;
 
-	if (sqlite_prepare(s, "INSERT INTO nodes (code, parent_id, kind, name, "
-	    "seen_gen) VALUES (?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET "
+	if (sqlite_prepare(s, "INSERT INTO nodes (code, kind, name, seen_gen) "
+	    "VALUES (?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET "
 	    "name = excluded.name, seen_gen = excluded.seen_gen RETURNING id",
 	    &stmt) != STORE_OK)
 		return STORE_ERROR;
@@ -81,13 +84,9 @@ roster_put_nodes(struct sqlite_store *s, const struct roster *r, int64_t gen,
 		const struct roster_node *n = &r->nodes[i];
 
 		sqlite_bind_str(stmt, 1, n->code);
-		if (n->parent == UINT32_MAX)
-			sqlite3_bind_null(stmt, 2);
-		else
-			sqlite3_bind_int64(stmt, 2, ids[n->parent]);
-		sqlite3_bind_int(stmt, 3, n->kind);
-		sqlite_bind_str(stmt, 4, n->name);
-		sqlite3_bind_int64(stmt, 5, gen);
+		sqlite3_bind_int(stmt, 2, n->kind);
+		sqlite_bind_str(stmt, 3, n->name);
+		sqlite3_bind_int64(stmt, 4, gen);
 		if ((rc = sqlite3_step(stmt)) != SQLITE_ROW)
 			break;
 		ids[i] = sqlite3_column_int64(stmt, 0);
@@ -144,7 +143,7 @@ roster_put_posts(struct sqlite_store *s, const struct roster *r, int64_t gen,
 	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "posts");
 }
 
-/* Run one counting or deleting statement over a subtree (or everything). */
+/* Run one deleting statement over a subtree (or everything); count rows. */
 static int
 roster_sweep_one(struct sqlite_store *s, const char *sql, const char *code,
     int64_t gen, size_t *count)
@@ -163,22 +162,13 @@ roster_sweep_one(struct sqlite_store *s, const char *sql, const char *code,
 		sqlite_bind_range(stmt, code, &range);
 	}
 	sqlite3_bind_int64(stmt, 4, gen);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*count += (size_t)sqlite3_column_int64(stmt, 0);
-		rc = sqlite3_step(stmt);
-	} else if (rc == SQLITE_DONE) {
+	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE)
 		*count += (size_t)sqlite3_changes(s->db);
-	}
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "replace");
 }
 
-/*
- * Replace: remove what the import did not stamp.  Nodes are counted first
- * because their deletion cascades (and cascaded rows are not counted by
- * sqlite3_changes()).
- */
+/* Replace: remove the posts, then the nodes, the import did not stamp. */
 static int
 roster_sweep(struct sqlite_store *s, const char *code, int64_t gen,
     struct roster_apply_result *res)
@@ -186,21 +176,16 @@ roster_sweep(struct sqlite_store *s, const char *code, int64_t gen,
 	static const char *const scoped[] = {
 	    "DELETE FROM posts WHERE seen_gen <> ?4 AND node_id IN (SELECT id "
 	    "FROM nodes WHERE " SQLITE_IN_RANGE("code") ")",
-	    "SELECT count(*) FROM nodes WHERE seen_gen <> ?4 AND "
-	    SQLITE_IN_RANGE("code"),
 	    "DELETE FROM nodes WHERE seen_gen <> ?4 AND " SQLITE_IN_RANGE("code"),
 	};
 	static const char *const all[] = {
 	    "DELETE FROM posts WHERE seen_gen <> ?4",
-	    "SELECT count(*) FROM nodes WHERE seen_gen <> ?4",
 	    "DELETE FROM nodes WHERE seen_gen <> ?4",
 	};
 	const char *const *sql = code != NULL ? scoped : all;
-	size_t ignored = 0;
 
 	if (roster_sweep_one(s, sql[0], code, gen, &res->posts_removed) != STORE_OK ||
-	    roster_sweep_one(s, sql[1], code, gen, &res->nodes_removed) != STORE_OK ||
-	    roster_sweep_one(s, sql[2], code, gen, &ignored) != STORE_OK)
+	    roster_sweep_one(s, sql[1], code, gen, &res->nodes_removed) != STORE_OK)
 		return STORE_ERROR;
 	return STORE_OK;
 }
@@ -375,22 +360,17 @@ sqlite_roster_export(struct store *st, const struct store_filter *f,
 /* ---- nodes ------------------------------------------------------------- */
 
 static int
-node_children(struct sqlite_store *s, const char *sql, int64_t parent,
-    const char *parent_code, store_node_cb cb, void *arg)
+node_list(struct sqlite_store *s, sqlite3_stmt *stmt, const char *parent,
+    store_node_cb cb, void *arg)
 {
-	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite_prepare(s, sql, &stmt) != STORE_OK)
-		return STORE_ERROR;
-	if (parent >= 0)
-		sqlite3_bind_int64(stmt, 1, parent);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct store_node n = {
 			.code = (const char *)sqlite3_column_text(stmt, 0),
 			.kind = sqlite3_column_int(stmt, 1),
 			.name = (const char *)sqlite3_column_text(stmt, 2),
-			.parent = parent_code,
+			.parent = parent,
 		};
 		if (cb(&n, arg) != 0) {
 			rc = SQLITE_DONE;
@@ -399,6 +379,25 @@ node_children(struct sqlite_store *s, const char *sql, int64_t parent,
 	}
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "nodes");
+}
+
+/* Children: the next kind down, inside the node's code range. */
+static int
+node_children(struct sqlite_store *s, const char *code, int kind,
+    store_node_cb cb, void *arg)
+{
+	struct sqlite_range range;
+	sqlite3_stmt *stmt;
+
+	if (kind >= NODE_UNIT || sqlite_range(code, &range) != 0)
+		return STORE_OK;
+	if (sqlite_prepare(s, "SELECT code, kind, name FROM nodes WHERE "
+	    SQLITE_IN_RANGE("code") " AND kind = ?4 ORDER BY id",
+	    &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite_bind_range(stmt, code, &range);
+	sqlite3_bind_int(stmt, 4, kind + 1);
+	return node_list(s, stmt, code, cb, arg);
 }
 
 static int
@@ -433,14 +432,14 @@ sqlite_node_get(struct store *st, const char *code, store_node_cb node_cb,
     store_post_cb post_cb, store_node_cb child_cb, void *arg)
 {
 	struct sqlite_store *s = sq(st);
+	char parent[ROSTER_MAX_CODE + 1];
 	sqlite3_stmt *stmt;
 	struct store_node n;
 	int64_t id;
-	int rc;
+	int rc, stop;
 
-	if (sqlite_prepare(s, "SELECT n.id, n.code, n.kind, n.name, "
-	    "coalesce(p.code, '') FROM nodes n LEFT JOIN nodes p ON "
-	    "p.id = n.parent_id WHERE n.code = ?", &stmt) != STORE_OK)
+	if (sqlite_prepare(s, "SELECT id, code, kind, name FROM nodes WHERE "
+	    "code = ?", &stmt) != STORE_OK)
 		return STORE_ERROR;
 	sqlite_bind_str(stmt, 1, code);
 	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
@@ -452,20 +451,25 @@ sqlite_node_get(struct store *st, const char *code, store_node_cb node_cb,
 	n.code = (const char *)sqlite3_column_text(stmt, 1);
 	n.kind = sqlite3_column_int(stmt, 2);
 	n.name = (const char *)sqlite3_column_text(stmt, 3);
-	n.parent = (const char *)sqlite3_column_text(stmt, 4);
-	rc = node_cb(&n, arg);
+	n.parent = roster_code_parent(n.code, parent, sizeof(parent)) == 0 ?
+	    parent : "";
+	stop = node_cb(&n, arg);
 	sqlite3_finalize(stmt);
-	if (rc != 0)
+	if (stop != 0)
 		return STORE_OK;
 	if ((rc = node_posts(s, id, post_cb, arg)) != STORE_OK)
 		return rc;
-	return node_children(s, "SELECT code, kind, name FROM nodes WHERE "
-	    "parent_id = ? ORDER BY id", id, code, child_cb, arg);
+	return node_children(s, code, roster_code_kind(code), child_cb, arg);
 }
 
 int
 sqlite_node_roots(struct store *st, store_node_cb cb, void *arg)
 {
-	return node_children(sq(st), "SELECT code, kind, name FROM nodes "
-	    "WHERE parent_id IS NULL ORDER BY code", -1, "", cb, arg);
+	struct sqlite_store *s = sq(st);
+	sqlite3_stmt *stmt;
+
+	if (sqlite_prepare(s, "SELECT code, kind, name FROM nodes WHERE "
+	    "kind = 0 ORDER BY code", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	return node_list(s, stmt, "", cb, arg);
 }
