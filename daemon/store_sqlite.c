@@ -46,8 +46,6 @@ static const char *const sqlite_migrations[] = {
 	"  name        TEXT NOT NULL,"
 	"  phone       TEXT NOT NULL,"
 	"  channels    TEXT NOT NULL DEFAULT '',"
-	"  created_gen INTEGER NOT NULL,"
-	"  changed_gen INTEGER NOT NULL,"
 	"  seen_gen    INTEGER NOT NULL,"
 	"  UNIQUE (node_id, role, slot)"
 	");"

@@ -4,10 +4,9 @@
  * A node's parent and children follow from its code (the code index
  * answers both), so nodes carry no parent column to keep in step.
  *
- * An import runs inside the caller's transaction.  Every node and post it
- * touches is stamped with the import's generation (its roster_imports id):
- * posts created or changed by it are counted from the stamps RETURNING
- * gives back, and a replace then deletes what in its scope was not stamped.
+ * An import runs inside the caller's transaction.  A replace stamps every
+ * node and post it meets with the import's generation (its roster_imports
+ * id), then deletes what in its scope was not stamped.
  */
 #include "store_sqlite.h"
 
@@ -67,80 +66,158 @@ roster_new_gen(struct sqlite_store *s, const struct roster *r,
 	return gen;
 }
 
-/* Upsert every node; ids[i] gets node i's row id. */
+/*
+ * The statements of one import.  Each row is looked up, then inserted or
+ * updated by primary key: no UPSERT ... RETURNING, which builds a
+ * temporary table for every row and doubled the time of a city import.
+ */
+enum roster_sql {
+	NODE_FIND, NODE_ADD, NODE_TOUCH, POST_FIND, POST_ADD, POST_TOUCH,
+	ROSTER_SQL_COUNT
+};
+
+static const char *const roster_sql[ROSTER_SQL_COUNT] = {
+	[NODE_FIND] = "SELECT id FROM nodes WHERE code = ?1",
+	[NODE_ADD] = "INSERT INTO nodes (code, kind, name, seen_gen) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+	[NODE_TOUCH] = "UPDATE nodes SET name = ?3, seen_gen = ?4 WHERE id = ?5",
+	[POST_FIND] = "SELECT id, name, phone, channels FROM posts WHERE "
+	    "node_id = ?1 AND role = ?2 AND slot = ?4",
+	[POST_ADD] = "INSERT INTO posts (node_id, role, rank, slot, name, "
+	    "phone, channels, seen_gen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[POST_TOUCH] = "UPDATE posts SET name = ?5, phone = ?6, channels = ?7, "
+	    "seen_gen = ?8 WHERE id = ?9",
+};
+
+struct roster_put {
+	struct sqlite_store	*s;
+	const struct roster	*r;
+	int64_t			 gen;
+	bool			 replace;
+	sqlite3_stmt		*stmt[ROSTER_SQL_COUNT];
+	int64_t			*ids;	/* row id of each roster node */
+	bool			*fresh;	/* node inserted now: no posts yet */
+	struct roster_apply_result *res;
+};
+
+/* Step a statement that returns no row, and reset it. */
 static int
-roster_put_nodes(struct sqlite_store *s, const struct roster *r, int64_t gen,
-    int64_t *ids)
+put_exec(sqlite3_stmt *stmt)
 {
-	sqlite3_stmt *stmt;
-	int rc = SQLITE_DONE;
+	int rc = sqlite3_step(stmt);
 
-	if (sqlite_prepare(s, "INSERT INTO nodes (code, kind, name, seen_gen) "
-	    "VALUES (?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET "
-	    "name = excluded.name, seen_gen = excluded.seen_gen RETURNING id",
-	    &stmt) != STORE_OK)
-		return STORE_ERROR;
-	for (size_t i = 0; i < r->n_nodes; i++) {
-		const struct roster_node *n = &r->nodes[i];
-
-		sqlite_bind_str(stmt, 1, n->code);
-		sqlite3_bind_int(stmt, 2, n->kind);
-		sqlite_bind_str(stmt, 3, n->name);
-		sqlite3_bind_int64(stmt, 4, gen);
-		if ((rc = sqlite3_step(stmt)) != SQLITE_ROW)
-			break;
-		ids[i] = sqlite3_column_int64(stmt, 0);
-		rc = sqlite3_step(stmt);
-		sqlite3_reset(stmt);
-		if (rc != SQLITE_DONE)
-			break;
-	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "nodes");
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 static int
-roster_put_posts(struct sqlite_store *s, const struct roster *r, int64_t gen,
-    const int64_t *ids, struct roster_apply_result *res)
+put_node(struct roster_put *p, size_t i)
 {
-	sqlite3_stmt *stmt;
-	int rc = SQLITE_DONE;
+	const struct roster_node *n = &p->r->nodes[i];
+	sqlite3_stmt *find = p->stmt[NODE_FIND], *st;
+	int rc;
 
-	if (sqlite_prepare(s, "INSERT INTO posts (node_id, role, rank, slot, "
-	    "name, phone, channels, created_gen, changed_gen, seen_gen) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8) "
-	    "ON CONFLICT (node_id, role, slot) DO UPDATE SET "
-	    "changed_gen = CASE WHEN name IS NOT excluded.name OR phone IS NOT "
-	    "excluded.phone OR channels IS NOT excluded.channels THEN "
-	    "excluded.seen_gen ELSE changed_gen END, "
-	    "name = excluded.name, phone = excluded.phone, "
-	    "channels = excluded.channels, seen_gen = excluded.seen_gen "
-	    "RETURNING created_gen, changed_gen", &stmt) != STORE_OK)
-		return STORE_ERROR;
-	for (size_t i = 0; i < r->n_posts; i++) {
-		const struct roster_post *p = &r->posts[i];
-
-		sqlite3_bind_int64(stmt, 1, ids[p->node]);
-		sqlite_bind_str(stmt, 2, roster_role_name(p->role));
-		sqlite3_bind_int(stmt, 3, p->rank);
-		sqlite_bind_str(stmt, 4, p->slot);
-		sqlite_bind_str(stmt, 5, p->name);
-		sqlite_bind_str(stmt, 6, p->phone);
-		sqlite_bind_str(stmt, 7, p->channels);
-		sqlite3_bind_int64(stmt, 8, gen);
-		if ((rc = sqlite3_step(stmt)) != SQLITE_ROW)
-			break;
-		if (sqlite3_column_int64(stmt, 0) == gen)
-			res->posts_added++;
-		else if (sqlite3_column_int64(stmt, 1) == gen)
-			res->posts_updated++;
-		rc = sqlite3_step(stmt);
-		sqlite3_reset(stmt);
-		if (rc != SQLITE_DONE)
-			break;
+	sqlite_bind_str(find, 1, n->code);
+	rc = sqlite3_step(find);
+	if (rc == SQLITE_ROW)
+		p->ids[i] = sqlite3_column_int64(find, 0);
+	sqlite3_reset(find);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	st = p->stmt[rc == SQLITE_ROW ? NODE_TOUCH : NODE_ADD];
+	sqlite_bind_str(st, 1, n->code);
+	sqlite3_bind_int(st, 2, n->kind);
+	sqlite_bind_str(st, 3, n->name);
+	sqlite3_bind_int64(st, 4, p->gen);
+	sqlite3_bind_int64(st, 5, p->ids[i]);
+	if ((rc = put_exec(st)) != SQLITE_OK)
+		return rc;
+	if (st == p->stmt[NODE_ADD]) {
+		p->ids[i] = sqlite3_last_insert_rowid(p->s->db);
+		p->fresh[i] = true;
 	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "posts");
+	return SQLITE_OK;
+}
+
+static bool
+col_equals(sqlite3_stmt *stmt, int col, const char *v)
+{
+	const char *c = (const char *)sqlite3_column_text(stmt, col);
+
+	return strcmp(c != NULL ? c : "", v != NULL ? v : "") == 0;
+}
+
+/* Whether the stored holder differs; sets *id when the post exists. */
+static int
+put_find_post(struct roster_put *p, const struct roster_post *post,
+    int64_t *id, bool *changed)
+{
+	sqlite3_stmt *find = p->stmt[POST_FIND];
+	int rc;
+
+	*id = -1;
+	sqlite3_bind_int64(find, 1, p->ids[post->node]);
+	sqlite_bind_str(find, 2, roster_role_name(post->role));
+	sqlite_bind_str(find, 4, post->slot);
+	if ((rc = sqlite3_step(find)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(find, 0);
+		*changed = !col_equals(find, 1, post->name) ||
+		    !col_equals(find, 2, post->phone) ||
+		    !col_equals(find, 3, post->channels);
+	}
+	sqlite3_reset(find);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int
+put_post(struct roster_put *p, const struct roster_post *post)
+{
+	sqlite3_stmt *st;
+	bool changed = false;
+	int64_t id = -1;
+	int rc;
+
+	if (!p->fresh[post->node] &&
+	    (rc = put_find_post(p, post, &id, &changed)) != SQLITE_OK)
+		return rc;
+	if (id >= 0 && !changed && !p->replace)
+		return SQLITE_OK;	/* merge: nothing to write */
+	st = p->stmt[id >= 0 ? POST_TOUCH : POST_ADD];
+	sqlite3_bind_int64(st, 1, p->ids[post->node]);
+	sqlite_bind_str(st, 2, roster_role_name(post->role));
+	sqlite3_bind_int(st, 3, post->rank);
+	sqlite_bind_str(st, 4, post->slot);
+	sqlite_bind_str(st, 5, post->name);
+	sqlite_bind_str(st, 6, post->phone);
+	sqlite_bind_str(st, 7, post->channels);
+	sqlite3_bind_int64(st, 8, p->gen);
+	sqlite3_bind_int64(st, 9, id);
+	if ((rc = put_exec(st)) != SQLITE_OK)
+		return rc;
+	if (id < 0)
+		p->res->posts_added++;
+	else if (changed)
+		p->res->posts_updated++;
+	return SQLITE_OK;
+}
+
+static int
+roster_put(struct roster_put *p)
+{
+	int rc = SQLITE_OK;
+
+	for (size_t i = 0; i < ROSTER_SQL_COUNT && rc == SQLITE_OK; i++)
+		rc = sqlite3_prepare_v3(p->s->db, roster_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &p->stmt[i], NULL);
+	for (size_t i = 0; i < p->r->n_nodes && rc == SQLITE_OK; i++)
+		rc = put_node(p, i);
+	for (size_t i = 0; i < p->r->n_posts && rc == SQLITE_OK; i++)
+		rc = put_post(p, &p->r->posts[i]);
+	if (rc != SQLITE_OK)
+		sqlite_fail(p->s, rc, "roster import");
+	for (size_t i = 0; i < ROSTER_SQL_COUNT; i++)
+		sqlite3_finalize(p->stmt[i]);
+	return rc == SQLITE_OK ? STORE_OK : STORE_ERROR;
 }
 
 /* Run one deleting statement over a subtree (or everything); count rows. */
@@ -194,28 +271,30 @@ int
 sqlite_roster_apply(struct store *st, const struct roster *r,
     const struct roster_apply_opts *o, struct roster_apply_result *res)
 {
-	struct sqlite_store *s = sq(st);
-	int64_t gen, *ids;
+	struct roster_put p = {
+		.s = sq(st), .r = r, .replace = o->replace, .res = res,
+	};
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	res->nodes = r->n_nodes;
-	if ((gen = roster_new_gen(s, r, o)) < 0)
+	if ((p.gen = roster_new_gen(p.s, r, o)) < 0)
 		return STORE_ERROR;
-	if ((ids = calloc(r->n_nodes + 1, sizeof(*ids))) == NULL) {
-		snprintf(s->err, sizeof(s->err), "out of memory");
-		return STORE_ERROR;
-	}
-	rc = roster_put_nodes(s, r, gen, ids);
-	if (rc == STORE_OK)
-		rc = roster_put_posts(s, r, gen, ids, res);
-	free(ids);
+	p.ids = calloc(r->n_nodes + 1, sizeof(*p.ids));
+	p.fresh = calloc(r->n_nodes + 1, sizeof(*p.fresh));
+	if (p.ids == NULL || p.fresh == NULL) {
+		snprintf(p.s->err, sizeof(p.s->err), "out of memory");
+		rc = STORE_ERROR;
+	} else
+		rc = roster_put(&p);
+	free(p.ids);
+	free(p.fresh);
 	if (rc != STORE_OK || !o->replace)
 		return rc;
 	if (o->n_scope == 0)
-		return roster_sweep(s, NULL, gen, res);
+		return roster_sweep(p.s, NULL, p.gen, res);
 	for (size_t i = 0; i < o->n_scope && rc == STORE_OK; i++)
-		rc = roster_sweep(s, o->scope[i], gen, res);
+		rc = roster_sweep(p.s, o->scope[i], p.gen, res);
 	return rc;
 }
 
