@@ -25,7 +25,9 @@ export PYTHONDONTWRITEBYTECODE
 unset SANZHANG_TOKEN SANZHANG_SOCKET
 
 if ! "$PYTHON3" -c 'import pytest' 2>/dev/null; then
-	echo "blackbox.sh: $PYTHON3 has no pytest (apt install python3-pytest); skipped" >&2
+	echo "blackbox.sh: $PYTHON3 has no pytest (run contrib/deps.sh, or apt install python3-pytest)" >&2
+	# Under CI a missing test tool is a failure, never a silent skip.
+	[ -n "${CI:-}" ] && exit 1
 	exit 77
 fi
 
