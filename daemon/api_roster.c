@@ -466,6 +466,7 @@ api_roster_export(struct req *rq)
 	/* The posting page is public by nature. */
 	ex->public = ex->format == EXPORT_HTML ||
 	    (pub != NULL && strcmp(pub, "0") != 0 && strcmp(pub, "false") != 0);
+	ex->filter.tree_order = ex->format == EXPORT_HTML;
 	if (under != NULL) {
 		ex->under[0] = under;
 		ex->filter.under = ex->under;

@@ -47,6 +47,8 @@ struct roster_apply_result {
 struct store_filter {
 	const char *const *under;
 	size_t		   n_under;
+	bool		   tree_order;	/* by node code (grouped per building),
+					 * not in import order */
 };
 
 /* A node as read back, with its parent's code ("" for a street). */

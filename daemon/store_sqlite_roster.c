@@ -370,21 +370,31 @@ name_map_get(const struct name_map *m, const char *code)
 	return hit != NULL ? m->names[hit - m->codes] : "";
 }
 
+#define EXPORT_SELECT "SELECT n.code, p.role, p.rank, p.name, p.phone, " \
+	"p.channels FROM posts p JOIN nodes n ON n.id = p.node_id"
+
 static int
 roster_export_rows(struct sqlite_store *s, const struct name_map *m,
-    const char *code, store_row_cb cb, void *arg)
+    const char *code, bool tree_order, store_row_cb cb, void *arg)
 {
 	struct sqlite_range range;
 	sqlite3_stmt *stmt;
 	char buf[ROSTER_MAX_CODE + 16];
 	int rc;
 
-	if (sqlite_prepare(s, code == NULL ?
-	    "SELECT n.code, p.role, p.rank, p.name, p.phone, p.channels FROM "
-	    "posts p JOIN nodes n ON n.id = p.node_id ORDER BY p.id" :
-	    "SELECT n.code, p.role, p.rank, p.name, p.phone, p.channels FROM "
-	    "posts p JOIN nodes n ON n.id = p.node_id WHERE "
-	    SQLITE_IN_RANGE("n.code") " ORDER BY p.id", &stmt) != STORE_OK)
+	static const char *const sql[2][2] = {
+		{
+			EXPORT_SELECT " ORDER BY p.id",
+			EXPORT_SELECT " ORDER BY n.code, p.role, p.rank, p.id",
+		}, {
+			EXPORT_SELECT " WHERE " SQLITE_IN_RANGE("n.code")
+			    " ORDER BY p.id",
+			EXPORT_SELECT " WHERE " SQLITE_IN_RANGE("n.code")
+			    " ORDER BY n.code, p.role, p.rank, p.id",
+		},
+	};
+
+	if (sqlite_prepare(s, sql[code != NULL][tree_order], &stmt) != STORE_OK)
 		return STORE_ERROR;
 	if (code != NULL) {
 		if (sqlite_range(code, &range) != 0) {
@@ -428,10 +438,12 @@ sqlite_roster_export(struct store *st, const struct store_filter *f,
 	if ((rc = name_map_load(s, &m)) != STORE_OK)
 		return rc;
 	if (f == NULL || f->n_under == 0)
-		rc = roster_export_rows(s, &m, NULL, cb, arg);
+		rc = roster_export_rows(s, &m, NULL, f != NULL && f->tree_order,
+		    cb, arg);
 	else
 		for (size_t i = 0; i < f->n_under && rc == STORE_OK; i++)
-			rc = roster_export_rows(s, &m, f->under[i], cb, arg);
+			rc = roster_export_rows(s, &m, f->under[i],
+			    f->tree_order, cb, arg);
 	name_map_free(&m);
 	return rc;
 }

@@ -101,11 +101,12 @@ collect_row(const struct roster_row *row, void *arg)
 }
 
 static char *
-export_csv(struct store *st, const char *under)
+export_csv_order(struct store *st, const char *under, bool tree_order)
 {
 	struct evbuffer *out = evbuffer_new();
 	const char *u[1] = { under };
-	struct store_filter f = { .under = u, .n_under = under ? 1 : 0 };
+	struct store_filter f = { .under = u, .n_under = under ? 1 : 0,
+	    .tree_order = tree_order };
 	size_t len;
 	char *s;
 
@@ -118,6 +119,12 @@ export_csv(struct store *st, const char *under)
 	s[len] = '\0';
 	evbuffer_free(out);
 	return s;
+}
+
+static char *
+export_csv(struct store *st, const char *under)
+{
+	return export_csv_order(st, under, false);
 }
 
 static void
@@ -259,6 +266,29 @@ test_replace_all(void **state)
 	free(out);
 }
 
+/* Import order is kept by default; tree order groups posts by node. */
+static void
+test_export_tree_order(void **state)
+{
+	struct fixture *f = *state;
+	struct roster_apply_result res;
+	char *out;
+
+	apply(f->w, HEADER
+	    "220104001,南湖街道,220104001001,南湖社区,G01,12,3,unit_leader,1,王芳,13800000003,\n"
+	    "220104002,湖西街道,220104002001,湖西社区,G01,,,grid_leader,1,周杰,13800000011,\n"
+	    "220104001,南湖街道,220104001001,南湖社区,G01,,,grid_leader,1,张伟,13800000001,\n",
+	    false, NULL, &res);
+	out = export_csv(f->w, NULL);
+	assert_true(strstr(out, "王芳") < strstr(out, "周杰"));
+	assert_true(strstr(out, "周杰") < strstr(out, "张伟"));
+	free(out);
+	out = export_csv_order(f->w, NULL, true);
+	assert_true(strstr(out, "张伟") < strstr(out, "王芳"));
+	assert_true(strstr(out, "王芳") < strstr(out, "周杰"));
+	free(out);
+}
+
 struct node_seen {
 	char	 parent[64];
 	int	 posts;
@@ -368,6 +398,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_merge_updates_and_keeps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_scoped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_export_tree_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_savepoint_isolation, setup, teardown),
