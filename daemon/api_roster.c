@@ -59,6 +59,28 @@ import_free(struct import *im)
 	free(im);
 }
 
+/* The audit target of an import: the caller's scopes, or "*". */
+static void
+import_target(const struct caller *who, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	snprintf(buf, len, "*");
+	for (size_t i = 0; i < who->n_scope && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+		    i ? "," : "", who->scope[i]);
+}
+
+/* Refused or failed imports are audited too, with why. */
+static void
+import_audit_refusal(struct req *rq, const char *result, const char *why)
+{
+	char target[256];
+
+	import_target(&rq->who, target, sizeof(target));
+	http_audit(rq->d, &rq->who, "roster.import", target, result, why);
+}
+
 /* ---- parsing (reader thread) ------------------------------------------- */
 
 static void
@@ -176,6 +198,7 @@ import_apply(struct store *st, void *arg)
 {
 	struct import *im = arg;
 	struct audit_entry e;
+	char target[256];
 	double t0 = mono_now();
 	int rc;
 
@@ -187,10 +210,11 @@ import_apply(struct store *st, void *arg)
 	    "updated, %zu removed; %zu nodes removed", im->roster->n_posts,
 	    im->res.posts_added, im->res.posts_updated, im->res.posts_removed,
 	    im->res.nodes_removed);
+	import_target(&im->rq->who, target, sizeof(target));
 	e = (struct audit_entry){
 		.actor = im->rq->who.name,
 		.action = im->replace ? "roster.replace" : "roster.merge",
-		.target = im->opts.n_scope ? im->opts.scope[0] : "*",
+		.target = target,
 		.result = "ok",
 		.detail = im->detail,
 	};
@@ -206,6 +230,7 @@ import_applied(int rc, void *arg)
 	if (rc != STORE_OK) {
 		log_warnx("roster: import by %s failed; nothing was changed",
 		    rq->who.name);
+		import_audit_refusal(rq, "failed", "database error");
 		http_reply_store_error(rq, rc);
 		import_free(im);
 		return;
@@ -241,6 +266,7 @@ import_reply_invalid(struct import *im)
 	snprintf(msg, sizeof(msg), "%zu %s invalid; nothing was changed", total,
 	    total == 1 ? "row is" : "rows are");
 	log_info("roster: import by %s refused: %s", im->rq->who.name, msg);
+	import_audit_refusal(im->rq, "invalid", msg);
 	http_reply_json(im->rq, 400, json_pack("{s:{s:s,s:s,s:o,s:I}}",
 	    "error", "code", "invalid_roster", "message", msg, "rows", rows,
 	    "more", (json_int_t)e->n_more));
@@ -286,6 +312,7 @@ import_parsed(int rc, void *arg)
 	if (rc != STORE_OK) {
 		http_reply_error(im->rq, 500, "internal", "out of memory");
 	} else if (im->json_err[0] != '\0') {
+		import_audit_refusal(im->rq, "invalid", "body is not valid JSON");
 		http_reply_error(im->rq, 400, "invalid_json", "body is not valid "
 		    "JSON: %s", im->json_err);
 	} else if (im->roster == NULL) {
@@ -323,11 +350,13 @@ api_roster_import(struct req *rq)
 
 	if (mode != NULL && strcmp(mode, "merge") != 0 &&
 	    strcmp(mode, "replace") != 0) {
+		import_audit_refusal(rq, "invalid", "bad mode");
 		http_reply_error(rq, 400, "bad_request", "mode must be merge or "
 		    "replace, not \"%.40s\"", mode);
 		return;
 	}
 	if (!media_is(ctype, "text/csv") && !media_is(ctype, "application/json")) {
+		import_audit_refusal(rq, "invalid", "unsupported Content-Type");
 		http_reply_error(rq, 415, "unsupported_media_type", "Content-Type "
 		    "must be text/csv or application/json");
 		return;

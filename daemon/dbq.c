@@ -80,17 +80,21 @@ dbq_finish(struct dbq *q, struct dbq_jobs *batch, size_t n)
 	event_active(q->done_ev, EV_READ, 0);
 }
 
-/* One job in a savepoint: its failure undoes only its own writes. */
-static void
+/*
+ * One job in a savepoint: its failure undoes only its own writes.  Returns
+ * -1 when the whole transaction is gone (the group cannot commit).
+ */
+static int
 dbq_run_in_savepoint(struct store *st, struct dbq_job *j)
 {
 	if ((j->rc = store_savepoint(st)) != STORE_OK)
-		return;
+		return -1;
 	j->rc = j->run(st, j->arg);
 	if (j->rc == STORE_OK)
 		j->rc = store_release(st);
-	else
-		store_rollback_to(st);
+	else if (store_rollback_to(st) != STORE_OK)
+		return -1;
+	return 0;
 }
 
 static void
@@ -103,9 +107,14 @@ dbq_write_group(struct dbq *q, struct store *st, struct dbq_jobs *batch)
 	STAILQ_FOREACH(j, batch, entry)
 		durable |= (j->flags & DBQ_DURABLE) != 0;
 	if ((rc = store_begin(st, true, durable)) == STORE_OK) {
-		STAILQ_FOREACH(j, batch, entry)
-			dbq_run_in_savepoint(st, j);
-		rc = store_commit(st);
+		STAILQ_FOREACH(j, batch, entry) {
+			if (dbq_run_in_savepoint(st, j) != 0) {
+				rc = j->rc != STORE_OK ? j->rc : STORE_ERROR;
+				break;
+			}
+		}
+		if (rc == STORE_OK)
+			rc = store_commit(st);
 	}
 	pthread_mutex_lock(&q->lock);
 	q->failing = rc != STORE_OK;

@@ -63,6 +63,17 @@ struct httpd {
 		struct evhttp_bound_socket	*sock;
 	}			 bound[HTTP_MAX_BOUND];
 	size_t			 n_bound;
+	size_t			 unfinished;	/* answers not yet fully sent */
+};
+
+/*
+ * One request until its answer has been written out, or its connection
+ * closed.  evhttp serves one request at a time per connection, so the
+ * connection's close callback can stand for the request's.
+ */
+struct http_pending {
+	struct httpd			*h;
+	struct evhttp_connection	*evcon;
 };
 
 /* ---- answers ----------------------------------------------------------- */
@@ -87,12 +98,13 @@ http_common_headers(struct req *rq, const char *content_type)
 static void
 http_log_answer(struct req *rq, int code)
 {
+	/* The route, not the path: paths will carry acknowledgement tokens. */
 	if (code >= 500)
 		log_warnx("http: %s %s -> %d", rq->who.name ? rq->who.name : "-",
-		    rq->path, code);
+		    rq->route, code);
 	else
 		log_debug("http: %s %s -> %d", rq->who.name ? rq->who.name : "-",
-		    rq->path, code);
+		    rq->route, code);
 }
 
 void
@@ -331,7 +343,7 @@ http_authenticate(struct req *rq)
 		evhttp_connection_get_peer(evhttp_request_get_connection(rq->r),
 		    &peer, &port);
 		log_warnx("http: unknown token from %s for %s",
-		    peer ? peer : "?", rq->path);
+		    peer ? peer : "?", rq->route);
 		evhttp_add_header(evhttp_request_get_output_headers(rq->r),
 		    "WWW-Authenticate", "Bearer realm=\"sanzhang\", "
 		    "error=\"invalid_token\"");
@@ -360,7 +372,7 @@ req_new(struct evhttp_request *r, struct http_front *f)
 	rq->path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (rq->path == NULL || *rq->path == '\0')
 		rq->path = "/";
-	rq->route = rq->path;
+	rq->route = "(no route)";
 	if (f->control) {
 		rq->who.name = "control";
 		rq->who.role = TOKEN_ADMIN;
@@ -373,6 +385,49 @@ req_new(struct evhttp_request *r, struct http_front *f)
 }
 
 static void
+http_pending_end(struct http_pending *p)
+{
+	p->h->unfinished--;
+	free(p);
+}
+
+static void
+http_pending_complete(struct evhttp_request *r, void *arg)
+{
+	struct http_pending *p = arg;
+
+	evhttp_connection_set_closecb(p->evcon, NULL, NULL);
+	http_pending_end(p);
+}
+
+static void
+http_pending_closed(struct evhttp_connection *evcon, void *arg)
+{
+	http_pending_end(arg);
+}
+
+static void
+http_pending_start(struct httpd *h, struct evhttp_request *r)
+{
+	struct http_pending *p = malloc(sizeof(*p));
+
+	if (p == NULL || (p->evcon = evhttp_request_get_connection(r)) == NULL) {
+		free(p);
+		return;
+	}
+	p->h = h;
+	h->unfinished++;
+	evhttp_request_set_on_complete_cb(r, http_pending_complete, p);
+	evhttp_connection_set_closecb(p->evcon, http_pending_closed, p);
+}
+
+size_t
+httpd_unfinished(const struct httpd *h)
+{
+	return h->unfinished;
+}
+
+static void
 http_dispatch(struct evhttp_request *r, void *arg)
 {
 	struct http_front *f = arg;
@@ -381,12 +436,13 @@ http_dispatch(struct evhttp_request *r, void *arg)
 	bool known;
 	int method = evhttp_request_get_command(r);
 
+	http_pending_start(f->h, r);
 	if ((rq = req_new(r, f)) == NULL) {
 		evhttp_send_error(r, 500, NULL);
 		return;
 	}
 	if (rq->route == NULL) {
-		rq->route = rq->path;
+		rq->route = "(bad query)";
 		http_reply_error(rq, 400, "bad_request", "malformed query string");
 		return;
 	}

@@ -44,6 +44,8 @@ struct httpd;
 struct httpd *httpd_new(struct daemon *d, char *err, size_t errlen);
 /* Close the listening sockets; requests in progress go on. */
 void httpd_stop_accepting(struct httpd *h);
+/* Requests whose answer is not yet fully written (a stop waits for them). */
+size_t httpd_unfinished(const struct httpd *h);
 /* Free everything; requests still in progress are dropped. */
 void httpd_free(struct httpd *h);
 

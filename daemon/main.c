@@ -48,19 +48,20 @@ usage(void)
 	exit(2);
 }
 
-/* Stop once no database job (and so no deferred answer) is left. */
+/* Stop once no database job is left and every answer is written out. */
 static void
 stop_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct stopper *s = arg;
 	struct timeval tv = { 0, STOP_POLL_MS * 1000 };
 	size_t depth = dbq_depth(s->d->writer) + dbq_depth(s->d->readers);
+	size_t answers = httpd_unfinished(s->d->httpd);
 
-	if (depth == 0 || s->waited_ms >= STOP_GRACE_MS) {
-		if (depth != 0)
-			log_warnx("stop: %zu database jobs still queued after "
-			    "%d ms; finishing them without answering",
-			    depth, s->waited_ms);
+	if ((depth == 0 && answers == 0) || s->waited_ms >= STOP_GRACE_MS) {
+		if (depth != 0 || answers != 0)
+			log_warnx("stop: after %d ms, %zu database jobs are "
+			    "queued and %zu answers unsent; finishing the jobs "
+			    "without answering", s->waited_ms, depth, answers);
 		event_base_loopbreak(s->d->base);
 		return;
 	}
@@ -113,24 +114,46 @@ make_state_dir(const char *dir)
 		fatal("state_dir %s", dir);
 }
 
-/* Detach from the terminal; the parent exits once the child runs. */
-static void
-detach(int pidfd)
+/*
+ * Detach from the terminal.  The parent waits until the child says it is
+ * serving (or dies trying: its errors still go to the terminal), so the
+ * exit status of `sanzhangd` tells whether it started.  Returns the pipe
+ * the child reports on.
+ */
+static int
+detach_begin(int pidfd)
 {
-	int fd;
+	int p[2];
+	char ok;
 
+	if (pipe(p) != 0)
+		fatal("pipe");
 	switch (fork()) {
 	case -1:
 		fatal("fork");
 	case 0:
 		break;
 	default:
-		_exit(0);
+		close(p[1]);
+		_exit(read(p[0], &ok, 1) == 1 ? 0 : 1);
 	}
+	close(p[0]);
 	if (setsid() < 0)
 		fatal("setsid");
 	if (pidfile_update(pidfd) != 0)
 		fatal("pid file");
+	return p[1];
+}
+
+/* The child is serving: release the parent and leave the terminal. */
+static void
+detach_finish(int report)
+{
+	int fd;
+
+	if (write(report, "1", 1) != 1)
+		log_warn("detach");
+	close(report);
 	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
@@ -201,7 +224,7 @@ main(int argc, char *argv[])
 {
 	const char *file = DEFAULT_CONFIG;
 	struct daemon d = { 0 };
-	int ch, foreground = 0, check = 0, pidfd;
+	int ch, foreground = 0, check = 0, pidfd, report = -1;
 	char err[512];
 
 	log_init("sanzhangd", getenv("JOURNAL_STREAM") != NULL);
@@ -233,9 +256,11 @@ main(int argc, char *argv[])
 	if ((pidfd = pidfile_lock(d.cfg->state_dir, err, sizeof(err))) < 0)
 		fatalx("%s", err);
 	if (!foreground)
-		detach(pidfd);
+		report = detach_begin(pidfd);
 	d.started = time(NULL);
 	daemon_start(&d);
+	if (!foreground)
+		detach_finish(report);
 	daemon_run(&d);
 	daemon_stop(&d);
 	log_info("sanzhangd stopped");

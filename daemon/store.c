@@ -67,10 +67,10 @@ store_release(struct store *st)
 	return st->be->release(st);
 }
 
-void
+int
 store_rollback_to(struct store *st)
 {
-	st->be->rollback_to(st);
+	return st->be->rollback_to(st);
 }
 
 const char *

@@ -96,7 +96,8 @@ struct store_backend {
 	void	(*rollback)(struct store *st);
 	int	(*savepoint)(struct store *st);
 	int	(*release)(struct store *st);
-	void	(*rollback_to)(struct store *st);
+	/* Undo the job; STORE_ERROR when the whole transaction was lost. */
+	int	(*rollback_to)(struct store *st);
 	const char *(*errmsg)(struct store *st);
 
 	int	(*roster_apply)(struct store *st, const struct roster *r,
@@ -137,7 +138,7 @@ int store_commit(struct store *st);
 void store_rollback(struct store *st);
 int store_savepoint(struct store *st);
 int store_release(struct store *st);
-void store_rollback_to(struct store *st);
+int store_rollback_to(struct store *st);
 const char *store_errmsg(struct store *st);
 
 int store_roster_apply(struct store *st, const struct roster *r,

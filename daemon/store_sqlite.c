@@ -279,12 +279,20 @@ sqlite_release(struct store *st)
 	return sqlite_exec(sq(st), "RELEASE job");
 }
 
-static void
+/*
+ * Some errors (I/O, out of memory) make SQLite roll the whole transaction
+ * back: then the group's earlier jobs are gone too, and must not be
+ * reported as done.
+ */
+static int
 sqlite_rollback_to(struct store *st)
 {
 	struct sqlite_store *s = sq(st);
 
+	if (sqlite3_get_autocommit(s->db))
+		return STORE_ERROR;
 	sqlite3_exec(s->db, "ROLLBACK TO job; RELEASE job", NULL, NULL, NULL);
+	return sqlite3_get_autocommit(s->db) ? STORE_ERROR : STORE_OK;
 }
 
 static const char *

@@ -81,17 +81,18 @@ static const char *const roster_sql[ROSTER_SQL_COUNT] = {
 	[NODE_ADD] = "INSERT INTO nodes (code, kind, name, seen_gen) "
 	    "VALUES (?1, ?2, ?3, ?4)",
 	[NODE_TOUCH] = "UPDATE nodes SET name = ?3, seen_gen = ?4 WHERE id = ?5",
-	[POST_FIND] = "SELECT id, name, phone, channels FROM posts WHERE "
+	[POST_FIND] = "SELECT id, name, phone, channels, rank FROM posts WHERE "
 	    "node_id = ?1 AND role = ?2 AND slot = ?4",
 	[POST_ADD] = "INSERT INTO posts (node_id, role, rank, slot, name, "
 	    "phone, channels, seen_gen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[POST_TOUCH] = "UPDATE posts SET name = ?5, phone = ?6, channels = ?7, "
-	    "seen_gen = ?8 WHERE id = ?9",
+	[POST_TOUCH] = "UPDATE posts SET rank = ?3, name = ?5, phone = ?6, "
+	    "channels = ?7, seen_gen = ?8 WHERE id = ?9",
 };
 
 struct roster_put {
 	struct sqlite_store	*s;
 	const struct roster	*r;
+	const struct roster_apply_opts *o;
 	int64_t			 gen;
 	bool			 replace;
 	sqlite3_stmt		*stmt[ROSTER_SQL_COUNT];
@@ -110,6 +111,21 @@ put_exec(sqlite3_stmt *stmt)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+static bool
+put_covers(const struct roster_put *p, const char *code)
+{
+	if (p->o->n_scope == 0)
+		return true;
+	for (size_t i = 0; i < p->o->n_scope; i++)
+		if (roster_code_covers(p->o->scope[i], code))
+			return true;
+	return false;
+}
+
+/*
+ * A node above the caller's scope (the street of a community-scoped
+ * token, say) is created when missing but never renamed by this import.
+ */
 static int
 put_node(struct roster_put *p, size_t i)
 {
@@ -124,6 +140,8 @@ put_node(struct roster_put *p, size_t i)
 	sqlite3_reset(find);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return rc;
+	if (rc == SQLITE_ROW && !put_covers(p, n->code))
+		return SQLITE_OK;
 	st = p->stmt[rc == SQLITE_ROW ? NODE_TOUCH : NODE_ADD];
 	sqlite_bind_str(st, 1, n->code);
 	sqlite3_bind_int(st, 2, n->kind);
@@ -163,7 +181,8 @@ put_find_post(struct roster_put *p, const struct roster_post *post,
 		*id = sqlite3_column_int64(find, 0);
 		*changed = !col_equals(find, 1, post->name) ||
 		    !col_equals(find, 2, post->phone) ||
-		    !col_equals(find, 3, post->channels);
+		    !col_equals(find, 3, post->channels) ||
+		    sqlite3_column_int(find, 4) != post->rank;
 	}
 	sqlite3_reset(find);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -272,7 +291,7 @@ sqlite_roster_apply(struct store *st, const struct roster *r,
     const struct roster_apply_opts *o, struct roster_apply_result *res)
 {
 	struct roster_put p = {
-		.s = sq(st), .r = r, .replace = o->replace, .res = res,
+		.s = sq(st), .r = r, .o = o, .replace = o->replace, .res = res,
 	};
 	int rc;
 

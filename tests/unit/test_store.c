@@ -289,6 +289,49 @@ test_export_tree_order(void **state)
 	free(out);
 }
 
+/* A token scoped to a community cannot rename its street. */
+static void
+test_scoped_import_keeps_outer_names(void **state)
+{
+	struct fixture *f = *state;
+	struct roster_apply_result res;
+	char *out;
+
+	apply(f->w, base_csv, false, NULL, &res);
+	apply(f->w, HEADER
+	    "220104001,改名街道,220104001001,南湖社区,G01,,,grid_leader,1,张伟,13800000001,\n",
+	    false, "220104001001", &res);
+	out = export_csv(f->w, NULL);
+	assert_null(strstr(out, "改名街道"));
+	free(out);
+	/* The unscoped admin can. */
+	apply(f->w, HEADER
+	    "220104001,改名街道,220104001001,南湖社区,G01,,,grid_leader,1,张伟,13800000001,\n",
+	    false, NULL, &res);
+	out = export_csv(f->w, NULL);
+	assert_non_null(strstr(out, "改名街道"));
+	free(out);
+}
+
+/* Moving a duty officer from A to B is an update, for merge and replace. */
+static void
+test_rank_change(void **state)
+{
+	struct fixture *f = *state;
+	struct roster_apply_result res;
+	char *out;
+
+	apply(f->w, base_csv, false, NULL, &res);
+	apply(f->w, HEADER
+	    "220104001,南湖街道,,,,,,duty_officer,2,赵强,13800000009,\n",
+	    false, NULL, &res);
+	assert_int_equal(res.posts_updated, 1);
+	assert_int_equal(res.posts_added, 0);
+	out = export_csv(f->w, "220104001");
+	assert_non_null(strstr(out, "duty_officer,2,赵强"));
+	free(out);
+}
+
 struct node_seen {
 	char	 parent[64];
 	int	 posts;
@@ -380,7 +423,7 @@ test_savepoint_isolation(void **state)
 		assert_int_equal(store_roster_apply(f->w, r, &o, &res), STORE_OK);
 		roster_free(r);
 	}
-	store_rollback_to(f->w);
+	assert_int_equal(store_rollback_to(f->w), STORE_OK);
 	assert_int_equal(store_commit(f->w), STORE_OK);
 	out = export_csv(f->w, NULL);
 	assert_string_equal(out, "");
@@ -399,6 +442,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_replace_scoped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_tree_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scoped_import_keeps_outer_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rank_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_get, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_savepoint_isolation, setup, teardown),
