@@ -150,7 +150,7 @@ mb() {
 # One run: prints its line and appends "IMPORT_S RSS_KB EXPORT_S" to the
 # results file.  Runs in the main shell, so that the EXIT trap knows $PID.
 one_run() {
-	local n=$1 dir port sock t0 t1 code imp exp rss rss_end rows rate
+	local n=$1 dir port sock t0 t1 code imp exp re rss rss_end rows rate
 	dir="$TMP/run$n"
 	mkdir "$dir"
 	port=$(free_port)
@@ -179,7 +179,6 @@ one_run() {
 	t1=$(date +%s.%N)
 	exp=$(elapsed "$t0" "$t1")
 	[ "$code" = 200 ] || fail "run $n: export answered HTTP $code"
-	rss_end=$(peak_rss_kb "$PID")
 
 	tail -n +2 "$dir/export.csv" | tr -d '\r' | LC_ALL=C sort \
 	    > "$dir/export.sorted"
@@ -192,6 +191,18 @@ one_run() {
 	fi
 	rows=$(wc -l < "$dir/export.sorted")
 
+	# The same file again onto the full roster: the periodic refresh,
+	# where every row is looked up and nothing changes.
+	t0=$(date +%s.%N)
+	code=$(ctl_curl "$sock" -o "$dir/reimport.out" \
+	    --data-binary "@$TMP/city.csv" \
+	    -H 'Content-Type: text/csv' -H 'Expect:' \
+	    'http://localhost/v1/roster?mode=replace')
+	t1=$(date +%s.%N)
+	re=$(elapsed "$t0" "$t1")
+	[ "$code" = 200 ] || fail "run $n: re-import answered HTTP $code"
+	rss_end=$(peak_rss_kb "$PID")
+
 	stop_daemon ||
 	    echo "import.sh: run $n: sanzhangd did not exit cleanly" >&2
 	[ "$BENCH_KEEP" = 1 ] || rm -rf "$dir"
@@ -199,9 +210,10 @@ one_run() {
 	rate=$(awk -v r="$rows" -v t="$imp" 'BEGIN { printf "%.0f", r / t }')
 	printf 'run %d: import %.2f s (%s posts/s), peak RSS %s MB; ' \
 	    "$n" "$imp" "$rate" "$(mb "$rss")"
-	printf 'export %.2f s, %d rows equal to the input; peak RSS at the end %s MB\n' \
-	    "$exp" "$rows" "$(mb "$rss_end")"
-	echo "$imp $rss $exp" >> "$TMP/results"
+	printf 'export %.2f s, %d rows equal to the input; ' "$exp" "$rows"
+	printf 're-import %.2f s; peak RSS at the end %s MB\n' \
+	    "$re" "$(mb "$rss_end")"
+	echo "$imp $rss $exp $re $rss_end" >> "$TMP/results"
 }
 
 main() {
@@ -251,6 +263,9 @@ main() {
 	    "$(awk '{ print $1 }' "$TMP/results" | median)" "$RUNS" \
 	    "$(mb "$(awk '{ print $2 }' "$TMP/results" | median)")" \
 	    "$(awk '{ print $3 }' "$TMP/results" | median)"
+	printf 're-import onto the full roster: median %.2f s; peak RSS over all three median %s MB\n' \
+	    "$(awk '{ print $4 }' "$TMP/results" | median)" \
+	    "$(mb "$(awk '{ print $5 }' "$TMP/results" | median)")"
 }
 
 main "$@"

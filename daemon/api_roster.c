@@ -16,6 +16,7 @@
 
 #include <event2/buffer.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,14 +50,26 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Imports this large give their memory back to the system when done. */
+#define IMPORT_TRIM_ROWS	10000
+#define IMPORT_TRIM_BYTES	(1024 * 1024)
+
 static void
 import_free(struct import *im)
 {
+	bool big = im->roster != NULL && im->roster->n_posts >= IMPORT_TRIM_ROWS;
+
 	if (im->body != NULL)
 		evbuffer_free(im->body);
 	roster_free(im->roster);
 	roster_errors_free(im->errs);
 	free(im);
+	/*
+	 * A city's roster is parsed in a reader thread's malloc arena; without
+	 * this, each thread keeps its own ~100 MB after its first big import.
+	 */
+	if (big)
+		malloc_trim(0);
 }
 
 /* The audit target of an import: the caller's scopes, or "*". */
@@ -180,6 +193,9 @@ import_parse(struct store *st, void *arg)
 	(void)st;
 	if (p == NULL)
 		return STORE_ERROR;
+	/* What an earlier big export or import left in thread arenas. */
+	if (evbuffer_get_length(im->body) >= IMPORT_TRIM_BYTES)
+		malloc_trim(0);
 	if (im->json)
 		import_parse_json(im, p);
 	else
@@ -188,6 +204,10 @@ import_parse(struct store *st, void *arg)
 	im->body = NULL;
 	im->roster = roster_parser_finish(p, &im->errs);
 	im->parse_s = mono_now() - t0;
+	/* The upload's memory (freed, but in another thread's arena) goes
+	 * back before the write phase grows SQLite's cache. */
+	if (im->roster != NULL && im->roster->n_posts >= IMPORT_TRIM_ROWS)
+		malloc_trim(0);
 	return STORE_OK;
 }
 

@@ -153,7 +153,7 @@ sqlite_configure(struct sqlite_store *s)
 	    "PRAGMA synchronous = FULL;"
 	    "PRAGMA foreign_keys = ON;"
 	    "PRAGMA temp_store = MEMORY;"
-	    "PRAGMA cache_size = -65536;"
+	    "PRAGMA cache_size = -32768;"
 	    "PRAGMA wal_autocheckpoint = 4000;";
 	static const char reader_pragmas[] =
 	    "PRAGMA foreign_keys = ON;"
