@@ -306,11 +306,38 @@ cfg_token(struct cfg_ctx *x, const config_setting_t *g, struct cfg_token *t)
 	return 0;
 }
 
-int
-cfg_tokens(struct cfg_ctx *x, const config_setting_t *root)
+/* A token's name and hash must be unique; i tokens precede it. */
+static int
+cfg_token_at(struct cfg_ctx *x, config_setting_t *g, size_t i)
 {
 	struct config *cfg = x->cfg;
-	config_setting_t *s = config_setting_get_member(root, "tokens");
+	struct cfg_token *t = &cfg->tokens[i];
+
+	if (cfg_token(x, g, t) == -1)
+		return -1;
+	for (size_t j = 0; j < i; j++) {
+		if (strcmp(cfg->tokens[j].name, t->name) == 0)
+			return cfg_err(x, g, "duplicate token name '%s' (first "
+			    "at line %d)", t->name, cfg->tokens[j].line);
+		if (memcmp(cfg->tokens[j].sha256, t->sha256, 32) == 0)
+			return cfg_err(x, g, "token '%s' has the same sha256 as "
+			    "token '%s' (line %d)", t->name, cfg->tokens[j].name,
+			    cfg->tokens[j].line);
+	}
+	return 0;
+}
+
+/*
+ * A list of groups under root.key: allocate *array (n elements of size
+ * bytes; *count grows as each is parsed, so a failure frees what exists)
+ * and parse each with elem(x, group, index).
+ */
+static int
+cfg_group_list(struct cfg_ctx *x, const config_setting_t *root,
+    const char *key, void **array, size_t size, size_t *count,
+    int (*elem)(struct cfg_ctx *, config_setting_t *, size_t))
+{
+	config_setting_t *s = config_setting_get_member(root, key);
 	size_t n;
 
 	if (s == NULL)
@@ -318,27 +345,21 @@ cfg_tokens(struct cfg_ctx *x, const config_setting_t *root)
 	if (cfg_seq(x, s, true) == -1)
 		return -1;
 	n = (size_t)config_setting_length(s);
-	if (n > 0 && (cfg->tokens = calloc(n, sizeof(*cfg->tokens))) == NULL)
+	if (n > 0 && (*array = calloc(n, size)) == NULL)
 		return cfg_nomem(x);
 	for (size_t i = 0; i < n; i++) {
-		config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
-		struct cfg_token *t = &cfg->tokens[i];
-
-		cfg->n_tokens++;
-		if (cfg_token(x, g, t) == -1)
+		(*count)++;
+		if (elem(x, config_setting_get_elem(s, (unsigned)i), i) == -1)
 			return -1;
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(cfg->tokens[j].name, t->name) == 0)
-				return cfg_err(x, g, "duplicate token name "
-				    "'%s' (first at line %d)", t->name,
-				    cfg->tokens[j].line);
-			if (memcmp(cfg->tokens[j].sha256, t->sha256, 32) == 0)
-				return cfg_err(x, g, "token '%s' has the same "
-				    "sha256 as token '%s' (line %d)", t->name,
-				    cfg->tokens[j].name, cfg->tokens[j].line);
-		}
 	}
 	return 0;
+}
+
+int
+cfg_tokens(struct cfg_ctx *x, const config_setting_t *root)
+{
+	return cfg_group_list(x, root, "tokens", (void **)&x->cfg->tokens,
+	    sizeof(*x->cfg->tokens), &x->cfg->n_tokens, cfg_token_at);
 }
 
 /* ---- channels ----------------------------------------------------------- */
@@ -388,35 +409,26 @@ cfg_channel(struct cfg_ctx *x, config_setting_t *g, struct cfg_channel *c)
 	return 0;
 }
 
+static int
+cfg_channel_at(struct cfg_ctx *x, config_setting_t *g, size_t i)
+{
+	struct config *cfg = x->cfg;
+	struct cfg_channel *c = &cfg->channels[i];
+
+	if (cfg_channel(x, g, c) == -1)
+		return -1;
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(cfg->channels[j].name, c->name) == 0)
+			return cfg_err(x, g, "duplicate channel name '%s' (first "
+			    "at line %d)", c->name, cfg->channels[j].line);
+	return 0;
+}
+
 int
 cfg_channels(struct cfg_ctx *x, const config_setting_t *root)
 {
-	struct config *cfg = x->cfg;
-	config_setting_t *s = config_setting_get_member(root, "channels");
-	size_t n;
-
-	if (s == NULL)
-		return 0;
-	if (cfg_seq(x, s, true) == -1)
-		return -1;
-	n = (size_t)config_setting_length(s);
-	if (n > 0 &&
-	    (cfg->channels = calloc(n, sizeof(*cfg->channels))) == NULL)
-		return cfg_nomem(x);
-	for (size_t i = 0; i < n; i++) {
-		config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
-		struct cfg_channel *c = &cfg->channels[i];
-
-		cfg->n_channels++;
-		if (cfg_channel(x, g, c) == -1)
-			return -1;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(cfg->channels[j].name, c->name) == 0)
-				return cfg_err(x, g, "duplicate channel name "
-				    "'%s' (first at line %d)", c->name,
-				    cfg->channels[j].line);
-	}
-	return 0;
+	return cfg_group_list(x, root, "channels", (void **)&x->cfg->channels,
+	    sizeof(*x->cfg->channels), &x->cfg->n_channels, cfg_channel_at);
 }
 
 /* ---- routing, escalation, templates ------------------------------------- */

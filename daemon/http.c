@@ -278,6 +278,13 @@ http_method_name(int m)
 	}
 }
 
+static bool
+http_route_matches(const struct route *rt, const char *path)
+{
+	return rt->prefix ? strncmp(path, rt->path, strlen(rt->path)) == 0 :
+	    strcmp(path, rt->path) == 0;
+}
+
 /* The route for this path and method; *path_known tells 404 from 405. */
 static const struct route *
 http_route_find(const char *path, int method, bool *path_known)
@@ -285,11 +292,8 @@ http_route_find(const char *path, int method, bool *path_known)
 	*path_known = false;
 	for (size_t i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++) {
 		const struct route *rt = &http_routes[i];
-		bool match = rt->prefix ?
-		    strncmp(path, rt->path, strlen(rt->path)) == 0 :
-		    strcmp(path, rt->path) == 0;
 
-		if (!match)
+		if (!http_route_matches(rt, path))
 			continue;
 		*path_known = true;
 		if (rt->method == method)
@@ -305,11 +309,8 @@ http_allow_header(struct req *rq, const char *path)
 
 	for (size_t i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++) {
 		const struct route *rt = &http_routes[i];
-		bool match = rt->prefix ?
-		    strncmp(path, rt->path, strlen(rt->path)) == 0 :
-		    strcmp(path, rt->path) == 0;
 
-		if (!match)
+		if (!http_route_matches(rt, path))
 			continue;
 		if (allow[0] != '\0')
 			strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);

@@ -23,15 +23,6 @@
 #ifndef SRCDIR
 #define SRCDIR "."
 #endif
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
-#ifndef PLUGINDIR
-#define PLUGINDIR "/usr/lib/sanzhang"
-#endif
 
 #define MAXFILES 8
 
