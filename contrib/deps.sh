@@ -9,6 +9,7 @@ PKGS="
   libjansson-dev libssl-dev libsystemd-dev libcmocka-dev
   sqlite3 curl ca-certificates procps
   python3 python3-pytest
+  kannel kannel-extras
 "
 
 if [ "$(id -u)" -ne 0 ]; then
