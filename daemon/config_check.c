@@ -4,6 +4,7 @@
  * tokens, channels, routing, escalation and templates.
  */
 #include "config_priv.h"
+#include "message.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -570,6 +571,7 @@ cfg_templates(struct cfg_ctx *x, const config_setting_t *root)
 	struct config *cfg = x->cfg;
 	config_setting_t *s = config_setting_get_member(root, "templates"), *m;
 	const char *v;
+	char why[256];
 	size_t n;
 
 	if (s == NULL)
@@ -589,6 +591,8 @@ cfg_templates(struct cfg_ctx *x, const config_setting_t *root)
 			    CFG_MAX_TEMPLATE);
 		if (!cfg_utf8(v))
 			return cfg_bad(x, m, "is not valid UTF-8");
+		if (message_template_check(v, why, sizeof(why)) != 0)
+			return cfg_bad(x, m, "%s", why);
 		cfg->n_templates++;
 		if (cfg_dup(x, &cfg->templates[i].kind,
 		    config_setting_name(m)) == -1 ||

@@ -693,6 +693,9 @@ test_templates(void **state)
 	    "'templates.notice'", NULL);
 	fx_fails(fx, "templates = {\n notice = \"\\xff\\xfe\"; };\n", 2,
 	    "UTF-8", NULL);
+	/* Placeholders are checked when the config loads, not at send time. */
+	fx_fails(fx, "templates = {\n drill = \"{titel}\"; };\n", 2,
+	    "'templates.drill'", "titel", NULL);
 	assert_non_null(text = malloc(len + 64));
 	for (int extra = 0; extra <= 1; extra++) {
 		strcpy(text, "templates = { emergency = \"");
