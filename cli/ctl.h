@@ -47,6 +47,9 @@ struct ctl_req {
 	const char	*method;	/* "GET" or "POST" */
 	const char	*path;		/* from '/', already URL-encoded */
 	const char	*ctype;		/* Content-Type of the body, or NULL */
+	const char *const *headers;	/* more "Name: value" lines, NULL-
+					 * terminated, or NULL; the caller
+					 * has checked them */
 	FILE		*body_file;	/* body streamed from here, or NULL */
 	const char	*body;		/* else body from memory, or NULL */
 	size_t		 body_len;
@@ -106,5 +109,6 @@ char *ctl_escape(const char *s);
 /* Commands: argv[0] is the command word; return an exit code. */
 int ctl_roster(const struct ctl_conn *conn, int argc, char **argv);
 int ctl_token(int argc, char **argv);
+int ctl_alert(const struct ctl_conn *conn, int argc, char **argv);
 
 #endif

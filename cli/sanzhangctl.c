@@ -70,6 +70,22 @@ usage(FILE *f)
 "  roster show [CODE] [--json] [--full]\n"
 "        a node, its posts and children; no CODE lists the roots.\n"
 "        Phones are masked unless --full.\n"
+"  alert send --kind K --title T --body B --target CODE... [--severity S]\n"
+"             [--role R]... [--response TEXT]... [--escalation NAME]\n"
+"             [--expires-in SEC] [--idempotency-key KEY] [--json]\n"
+"  alert send --file FILE.json [--idempotency-key KEY] [--json]\n"
+"        start an alert (kind emergency, drill or notice) to the posts\n"
+"        under each CODE; FILE '-' = stdin, sent as is.  The same KEY\n"
+"        again gives back the first alert instead of a second one.\n"
+"  alert list [--state active|cancelled|expired] [--json]\n"
+"        the newest alerts (at most 100).\n"
+"  alert show ID|CODE [--json]\n"
+"        an alert, its recipients counted by state, and per grid.  An\n"
+"        alert is named by its id (7) or its short code (A7).\n"
+"  alert recipients ID|CODE [--state S] [--json] [--full]\n"
+"        who was reached and who answered; phones masked unless --full.\n"
+"  alert cancel ID|CODE\n"
+"        stop an alert's pending sends and escalations (解除).\n"
 "  health\n"
 "        the daemon's liveness answer.\n"
 "  token new --name NAME --role admin|operator|viewer [--scope CODE]...\n"
@@ -198,6 +214,8 @@ dispatch(const struct ctl_conn *conn, int argc, char **argv)
 {
 	if (strcmp(argv[0], "roster") == 0)
 		return ctl_roster(conn, argc, argv);
+	if (strcmp(argv[0], "alert") == 0)
+		return ctl_alert(conn, argc, argv);
 	if (strcmp(argv[0], "health") == 0)
 		return cmd_health(conn, argc, argv);
 	if (strcmp(argv[0], "token") == 0)

@@ -10,5 +10,9 @@ void api_health(struct req *rq);
 void api_roster_import(struct req *rq);
 void api_roster_export(struct req *rq);
 void api_nodes_get(struct req *rq);
+void api_alert_create(struct req *rq);
+void api_alert_list(struct req *rq);
+void api_alert_get(struct req *rq);
+void api_alert_cancel(struct req *rq);
 
 #endif

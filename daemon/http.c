@@ -44,6 +44,10 @@ static const struct route http_routes[] = {
 	{ "/v1/roster.html", false, EVHTTP_REQ_GET, TOKEN_VIEWER, api_roster_export },
 	{ "/v1/nodes", false, EVHTTP_REQ_GET, TOKEN_VIEWER, api_nodes_get },
 	{ "/v1/nodes/", true, EVHTTP_REQ_GET, TOKEN_VIEWER, api_nodes_get },
+	{ "/v1/alerts", false, EVHTTP_REQ_GET, TOKEN_VIEWER, api_alert_list },
+	{ "/v1/alerts", false, EVHTTP_REQ_POST, TOKEN_OPERATOR, api_alert_create },
+	{ "/v1/alerts/", true, EVHTTP_REQ_GET, TOKEN_VIEWER, api_alert_get },
+	{ "/v1/alerts/", true, EVHTTP_REQ_POST, TOKEN_OPERATOR, api_alert_cancel },
 };
 
 /* One evhttp per kind of listener: the callback argument says which. */

@@ -123,3 +123,35 @@ store_check(struct store *st)
 {
 	return st->be->check(st);
 }
+
+int
+store_alert_create(struct store *st, const struct alert_new *a,
+    struct alert_created *out)
+{
+	return st->be->alert_create(st, a, out);
+}
+
+int
+store_alert_list(struct store *st, const char *state, struct json_t **out)
+{
+	return st->be->alert_list(st, state, out);
+}
+
+int
+store_alert_get(struct store *st, int64_t id, struct json_t **out)
+{
+	return st->be->alert_get(st, id, out);
+}
+
+int
+store_alert_recipients(struct store *st, int64_t id, int state,
+    struct json_t **out)
+{
+	return st->be->alert_recipients(st, id, state, out);
+}
+
+int
+store_alert_cancel(struct store *st, int64_t id, size_t *cancelled)
+{
+	return st->be->alert_cancel(st, id, cancelled);
+}

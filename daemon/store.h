@@ -13,7 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alert.h"
 #include "roster.h"
+
+struct json_t;
 
 /* Results of store calls.  Negative values are failures. */
 enum store_rc {
@@ -110,6 +113,15 @@ struct store_backend {
 		    store_node_cb child_cb, void *arg);
 	int	(*node_roots)(struct store *st, store_node_cb cb, void *arg);
 	int	(*audit_add)(struct store *st, const struct audit_entry *e);
+
+	int	(*alert_create)(struct store *st, const struct alert_new *a,
+		    struct alert_created *out);
+	int	(*alert_list)(struct store *st, const char *state,
+		    struct json_t **out);
+	int	(*alert_get)(struct store *st, int64_t id, struct json_t **out);
+	int	(*alert_recipients)(struct store *st, int64_t id, int state,
+		    struct json_t **out);
+	int	(*alert_cancel)(struct store *st, int64_t id, size_t *cancelled);
 	int	(*schema_version)(struct store *st);
 	int	(*check)(struct store *st);	/* cheap liveness probe */
 };
@@ -150,6 +162,23 @@ int store_node_get(struct store *st, const char *code, store_node_cb node_cb,
     store_post_cb post_cb, store_node_cb child_cb, void *arg);
 int store_node_roots(struct store *st, store_node_cb cb, void *arg);
 int store_audit_add(struct store *st, const struct audit_entry *e);
+
+/*
+ * Plan and store an alert and its recipients (writer, in one transaction).
+ * With an idem_key already used by the same actor, gives back that alert
+ * (out->replayed) and writes nothing.  out->vacancies is malloc'd.
+ */
+int store_alert_create(struct store *st, const struct alert_new *a,
+    struct alert_created *out);
+/* The newest 100 alerts (state NULL = any): a JSON array of list entries. */
+int store_alert_list(struct store *st, const char *state, struct json_t **out);
+/* One alert with its counts by state and per grid; STORE_NOTFOUND. */
+int store_alert_get(struct store *st, int64_t id, struct json_t **out);
+/* Its recipients (state -1 = all): a JSON array; STORE_NOTFOUND. */
+int store_alert_recipients(struct store *st, int64_t id, int state,
+    struct json_t **out);
+/* Cancel it; *cancelled = recipients stopped; STORE_NOTFOUND. */
+int store_alert_cancel(struct store *st, int64_t id, size_t *cancelled);
 int store_schema_version(struct store *st);
 int store_check(struct store *st);
 

@@ -65,6 +65,43 @@ static const char *const sqlite_migrations[] = {
 	"  result TEXT NOT NULL,"
 	"  detail TEXT NOT NULL DEFAULT ''"
 	");",
+	/*
+	 * 1 -> 2: alerts and their recipients.  An alert's recipients are
+	 * inserted together, so they are one rowid range (first_rcpt ..
+	 * last_rcpt): counting them needs no index.
+	 */
+	"CREATE TABLE alerts ("
+	"  id          INTEGER PRIMARY KEY,"
+	"  kind        INTEGER NOT NULL,"
+	"  severity    INTEGER NOT NULL,"
+	"  title       TEXT NOT NULL,"
+	"  body        TEXT NOT NULL,"
+	"  targets     TEXT NOT NULL,"
+	"  roles       TEXT NOT NULL,"
+	"  responses   TEXT NOT NULL,"
+	"  escalation  TEXT NOT NULL,"
+	"  vacancies   TEXT NOT NULL,"
+	"  created_at  INTEGER NOT NULL,"
+	"  expires_at  INTEGER NOT NULL,"
+	"  state       TEXT NOT NULL DEFAULT 'active',"
+	"  actor       TEXT NOT NULL,"
+	"  idem_key    TEXT,"
+	"  first_rcpt  INTEGER NOT NULL DEFAULT 0,"
+	"  last_rcpt   INTEGER NOT NULL DEFAULT -1,"
+	"  n_posts     INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (actor, idem_key)"
+	");"
+	"CREATE TABLE recipients ("
+	"  id          INTEGER PRIMARY KEY,"
+	"  alert_id    INTEGER NOT NULL REFERENCES alerts(id),"
+	"  phone       TEXT NOT NULL,"
+	"  name        TEXT NOT NULL,"
+	"  posts       TEXT NOT NULL,"
+	"  grid        TEXT NOT NULL,"
+	"  state       INTEGER NOT NULL DEFAULT 0,"
+	"  response    INTEGER,"
+	"  acked_at    INTEGER"
+	");",
 };
 
 #define SQLITE_SCHEMA_VERSION \
@@ -365,6 +402,11 @@ const struct store_backend store_sqlite = {
 	.node_get = sqlite_node_get,
 	.node_roots = sqlite_node_roots,
 	.audit_add = sqlite_audit_add,
+	.alert_create = sqlite_alert_create,
+	.alert_list = sqlite_alert_list,
+	.alert_get = sqlite_alert_get,
+	.alert_recipients = sqlite_alert_recipients,
+	.alert_cancel = sqlite_alert_cancel,
 	.schema_version = sqlite_schema_version,
 	.check = sqlite_check,
 };

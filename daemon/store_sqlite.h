@@ -57,4 +57,13 @@ int sqlite_node_get(struct store *st, const char *code, store_node_cb node_cb,
     store_post_cb post_cb, store_node_cb child_cb, void *arg);
 int sqlite_node_roots(struct store *st, store_node_cb cb, void *arg);
 
+/* store_sqlite_alert.c */
+int sqlite_alert_create(struct store *st, const struct alert_new *a,
+    struct alert_created *out);
+int sqlite_alert_list(struct store *st, const char *state, struct json_t **out);
+int sqlite_alert_get(struct store *st, int64_t id, struct json_t **out);
+int sqlite_alert_recipients(struct store *st, int64_t id, int state,
+    struct json_t **out);
+int sqlite_alert_cancel(struct store *st, int64_t id, size_t *cancelled);
+
 #endif

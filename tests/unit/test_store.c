@@ -332,6 +332,60 @@ test_rank_change(void **state)
 	free(out);
 }
 
+static int
+create_alert(struct store *st, const char *target, const char *idem,
+    struct alert_created *out)
+{
+	const char *targets[1] = { target };
+	struct alert_new a = {
+		.kind = 1, .severity = 2, .title = "演练", .body = "演练",
+		.targets = targets, .n_targets = 1,
+		.named = targets, .n_named = 1,
+		.roles = (1u << ROLE_GRID_LEADER) | (1u << ROLE_BUILDING_LEADER) |
+		    (1u << ROLE_UNIT_LEADER),
+		.targets_json = "[]", .roles_json = "[]", .responses_json = "[]",
+		.escalation = "none", .created_at = 1, .expires_at = 1LL << 50,
+		.actor = "t", .idem_key = idem,
+	};
+	int rc;
+
+	assert_int_equal(store_begin(st, true, true), STORE_OK);
+	rc = store_alert_create(st, &a, out);
+	assert_int_equal(store_commit(st), STORE_OK);
+	return rc;
+}
+
+/* Recipients, vacancies (a building with a unit but no leader), replay. */
+static void
+test_alert_plan_and_replay(void **state)
+{
+	struct fixture *f = *state;
+	struct roster_apply_result res;
+	struct alert_created out, again;
+	size_t n;
+
+	apply(f->w, base_csv, false, NULL, &res);
+	apply(f->w, HEADER
+	    "220104001,南湖街道,220104001001,南湖社区,G01,13,1,unit_leader,1,钱进,13800000024,\n",
+	    false, NULL, &res);
+	assert_int_equal(create_alert(f->w, "220104001001", "k", &out), STORE_OK);
+	/* 张伟, 李娜, 王芳, 钱进: the duty officer's role is not targeted. */
+	assert_int_equal(out.recipients, 4);
+	assert_non_null(strstr(out.vacancies, "\"code\":\"220104001001/G01/13\","
+	    "\"role\":\"building_leader\",\"notify\":\"220104001001/G01\""));
+	assert_int_equal(create_alert(f->w, "220104001001", "k", &again), STORE_OK);
+	assert_true(again.replayed);
+	assert_int_equal(again.id, out.id);
+	free(again.vacancies);
+	assert_int_equal(store_alert_cancel(f->w, out.id, &n), STORE_OK);
+	assert_int_equal(n, 4);
+	assert_int_equal(store_alert_cancel(f->w, out.id, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	free(out.vacancies);
+	assert_int_equal(create_alert(f->w, "220104009001", NULL, &out),
+	    STORE_NOTFOUND);
+}
+
 struct node_seen {
 	char	 parent[64];
 	int	 posts;
@@ -445,6 +499,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_scoped_import_keeps_outer_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rank_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_plan_and_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_savepoint_isolation, setup, teardown),
 	};

@@ -1,0 +1,72 @@
+/*
+ * alert.c - names and short codes of alerts and recipient states.
+ */
+#include "alert.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const rcpt_states[RCPT_STATE_COUNT] = {
+	[RCPT_PENDING] = "pending", [RCPT_SENT] = "sent",
+	[RCPT_DELIVERED] = "delivered", [RCPT_ACKED] = "acked",
+	[RCPT_FAILED] = "failed", [RCPT_CANCELLED] = "cancelled",
+	[RCPT_EXPIRED] = "expired",
+};
+
+const char *
+rcpt_state_name(enum rcpt_state s)
+{
+	return (unsigned)s < RCPT_STATE_COUNT ? rcpt_states[s] : "unknown";
+}
+
+int
+rcpt_state_parse(const char *s)
+{
+	for (int i = 0; i < RCPT_STATE_COUNT; i++)
+		if (strcmp(s, rcpt_states[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+alert_code(int64_t id, char out[16])
+{
+	static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	char tmp[16];
+	size_t n = 0;
+	uint64_t v = id > 0 ? (uint64_t)id : 0;
+
+	do {
+		tmp[n++] = digits[v % 36];
+		v /= 36;
+	} while (v > 0 && n < sizeof(tmp) - 2);
+	out[0] = 'A';
+	for (size_t i = 0; i < n; i++)
+		out[1 + i] = tmp[n - 1 - i];
+	out[1 + n] = '\0';
+}
+
+int64_t
+alert_code_parse(const char *s)
+{
+	int64_t v = 0;
+	int base = 10;
+
+	if (*s == 'A' || *s == 'a') {
+		s++;
+		base = 36;
+	}
+	if (*s == '\0' || strlen(s) > 10)
+		return -1;
+	for (; *s; s++) {
+		int d = isdigit((unsigned char)*s) ? *s - '0' :
+		    isalpha((unsigned char)*s) ? toupper((unsigned char)*s) - 'A' + 10 :
+		    99;
+
+		if (d >= base)
+			return -1;
+		v = v * base + d;
+	}
+	return v;
+}

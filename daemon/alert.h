@@ -1,0 +1,64 @@
+/*
+ * alert.h - alerts and recipients as the API and the store share them.
+ */
+#ifndef SANZHANG_ALERT_H
+#define SANZHANG_ALERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A recipient's state (DESIGN.md); the order is the storage code. */
+enum rcpt_state {
+	RCPT_PENDING = 0,	/* not yet accepted by any gateway */
+	RCPT_SENT,		/* accepted */
+	RCPT_DELIVERED,		/* a receipt came back */
+	RCPT_ACKED,
+	RCPT_FAILED,
+	RCPT_CANCELLED,
+	RCPT_EXPIRED,
+	RCPT_STATE_COUNT
+};
+
+/* A validated request to create an alert. */
+struct alert_new {
+	int		  kind;		/* enum alert_kind */
+	int		  severity;	/* enum alert_severity */
+	const char	 *title;
+	const char	 *body;
+	const char *const *targets;	/* node codes, none covering another */
+	size_t		  n_targets;
+	const char *const *named;	/* every code the request named: each
+					 * must exist, covered or not */
+	size_t		  n_named;
+	unsigned	  roles;	/* bit (1 << role) per targeted role */
+	const char	 *targets_json;	/* as stored and shown */
+	const char	 *roles_json;
+	const char	 *responses_json;
+	const char	 *escalation;	/* policy name or "none" */
+	int64_t		  created_at;	/* ms since the epoch */
+	int64_t		  expires_at;
+	const char	 *actor;	/* token name */
+	const char	 *idem_key;	/* NULL when none */
+};
+
+/* What creating it did. */
+struct alert_created {
+	int64_t		 id;
+	bool		 replayed;	/* the Idempotency-Key named an earlier alert */
+	size_t		 recipients;	/* people */
+	size_t		 posts;		/* posts covered */
+	char		*vacancies;	/* JSON array, malloc'd */
+	size_t		 missing;	/* with STORE_NOTFOUND: the named[]
+					 * code that is not in the roster */
+};
+
+const char *rcpt_state_name(enum rcpt_state s);
+/* -1 when unknown. */
+int rcpt_state_parse(const char *s);
+/* "A" + the id in base 36: the code a reply SMS names. */
+void alert_code(int64_t id, char out[16]);
+/* The id in "A7" (or "7"); -1 when it is not a code. */
+int64_t alert_code_parse(const char *s);
+
+#endif

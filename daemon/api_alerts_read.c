@@ -1,0 +1,234 @@
+/*
+ * api_alerts_read.c - GET /v1/alerts, GET /v1/alerts/ID[/recipients] and
+ * POST /v1/alerts/ID/cancel.
+ *
+ * A caller sees an alert only when every one of its targets lies in the
+ * caller's scope; an alert outside it answers 403 (audited).
+ */
+#include "api.h"
+#include "alert.h"
+#include "daemon.h"
+#include "dbq.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum alert_op { OP_LIST, OP_GET, OP_RECIPIENTS, OP_CANCEL };
+
+struct alert_q {
+	struct req	*rq;
+	enum alert_op	 op;
+	int64_t		 id;
+	int		 state;		/* recipients filter, -1 = all */
+	const char	*list_state;	/* list filter, NULL = all */
+	json_t		*out;
+	bool		 denied;	/* out of the caller's scope */
+	size_t		 cancelled;
+};
+
+static bool
+alert_visible(const struct caller *who, const json_t *alert)
+{
+	json_t *targets = json_object_get(alert, "targets"), *t;
+	size_t i;
+
+	if (who->n_scope == 0)
+		return true;
+	json_array_foreach(targets, i, t)
+		if (!json_is_string(t) ||
+		    !http_caller_covers(who, json_string_value(t)))
+			return false;
+	return true;
+}
+
+/* Keep the alerts the caller may see. */
+static void
+alert_filter(const struct caller *who, json_t *list)
+{
+	for (size_t i = json_array_size(list); i-- > 0;)
+		if (!alert_visible(who, json_array_get(list, i)))
+			json_array_remove(list, i);
+}
+
+static int
+alert_cancel_audited(struct store *st, struct alert_q *q)
+{
+	char target[32], detail[64];
+	struct audit_entry e;
+	int rc;
+
+	if ((rc = store_alert_cancel(st, q->id, &q->cancelled)) != STORE_OK)
+		return rc;
+	alert_code(q->id, target);
+	snprintf(detail, sizeof(detail), "%zu recipients stopped", q->cancelled);
+	e = (struct audit_entry){
+		.actor = q->rq->who.name, .action = "alert.cancel",
+		.target = target, .result = "ok", .detail = detail,
+	};
+	return store_audit_add(st, &e);
+}
+
+static int
+alert_q_run(struct store *st, void *arg)
+{
+	struct alert_q *q = arg;
+	json_t *list = NULL;
+	int rc;
+
+	if (q->op == OP_LIST) {
+		if ((rc = store_alert_list(st, q->list_state, &q->out)) == STORE_OK)
+			alert_filter(&q->rq->who, q->out);
+		return rc;
+	}
+	if ((rc = store_alert_get(st, q->id, &q->out)) != STORE_OK)
+		return rc;
+	if (!alert_visible(&q->rq->who, q->out)) {
+		q->denied = true;
+		return STORE_OK;
+	}
+	if (q->op == OP_CANCEL)
+		return alert_cancel_audited(st, q);
+	if (q->op != OP_RECIPIENTS)
+		return STORE_OK;
+	if ((rc = store_alert_recipients(st, q->id, q->state, &list)) != STORE_OK)
+		return rc;
+	json_decref(q->out);
+	q->out = json_pack("{s:o}", "recipients", list);
+	return STORE_OK;
+}
+
+static void
+alert_q_done(int rc, void *arg)
+{
+	struct alert_q *q = arg;
+	char code[16];
+
+	alert_code(q->id, code);
+	if (rc == STORE_NOTFOUND) {
+		http_reply_error(q->rq, 404, "not_found", "no alert %s", code);
+	} else if (rc != STORE_OK) {
+		http_reply_store_error(q->rq, rc);
+	} else if (q->denied) {
+		http_deny(q->rq, code, NULL, "alert %s targets nodes outside the "
+		    "scope of token '%s'", code, q->rq->who.name);
+	} else if (q->op == OP_LIST) {
+		http_reply_json(q->rq, 200, json_pack("{s:O}", "alerts", q->out));
+	} else if (q->op == OP_CANCEL) {
+		log_info("alert: %s cancelled by %s: %zu recipients stopped",
+		    code, q->rq->who.name, q->cancelled);
+		http_reply_json(q->rq, 200, json_pack("{s:I,s:s,s:s,s:I}", "id",
+		    (json_int_t)q->id, "code", code, "state", "cancelled",
+		    "cancelled", (json_int_t)q->cancelled));
+	} else {
+		http_reply_json(q->rq, 200, json_incref(q->out));
+	}
+	json_decref(q->out);
+	free(q);
+}
+
+/* "/v1/alerts/A7/recipients" -> id 7 and the rest "/recipients". */
+static int64_t
+alert_path_id(const char *path, const char **rest)
+{
+	static const char prefix[] = "/v1/alerts/";
+	char id[24];
+	size_t n;
+
+	path += sizeof(prefix) - 1;
+	n = strcspn(path, "/");
+	*rest = path + n;
+	if (n == 0 || n >= sizeof(id))
+		return -1;
+	memcpy(id, path, n);
+	id[n] = '\0';
+	return alert_code_parse(id);
+}
+
+static void
+alert_q_submit(struct req *rq, struct alert_q *q, bool write)
+{
+	struct dbq *db = write ? rq->d->writer : rq->d->readers;
+
+	q->rq = rq;
+	if (dbq_submit(db, alert_q_run, alert_q_done, q,
+	    write ? DBQ_DURABLE : 0) != 0) {
+		free(q);
+		http_reply_error(rq, 503, "unavailable", "shutting down");
+	}
+}
+
+void
+api_alert_list(struct req *rq)
+{
+	const char *state = http_query(rq, "state");
+	struct alert_q *q;
+
+	if (state != NULL && strcmp(state, "active") != 0 &&
+	    strcmp(state, "cancelled") != 0 && strcmp(state, "expired") != 0) {
+		http_reply_error(rq, 400, "bad_request", "state must be active, "
+		    "cancelled or expired");
+		return;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		http_reply_error(rq, 500, "internal", "out of memory");
+		return;
+	}
+	q->op = OP_LIST;
+	q->list_state = state;
+	alert_q_submit(rq, q, false);
+}
+
+void
+api_alert_get(struct req *rq)
+{
+	const char *rest, *state = http_query(rq, "state");
+	int64_t id = alert_path_id(rq->path, &rest);
+	struct alert_q *q;
+	enum alert_op op;
+
+	if (id < 0 || (strcmp(rest, "") != 0 && strcmp(rest, "/recipients") != 0)) {
+		http_reply_error(rq, 404, "not_found", "no such route: %s",
+		    rq->route);
+		return;
+	}
+	op = *rest ? OP_RECIPIENTS : OP_GET;
+	if (op == OP_RECIPIENTS && state != NULL && rcpt_state_parse(state) < 0) {
+		http_reply_error(rq, 400, "bad_request", "state must be one of "
+		    "pending, sent, delivered, acked, failed, cancelled, expired");
+		return;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		http_reply_error(rq, 500, "internal", "out of memory");
+		return;
+	}
+	q->op = op;
+	q->id = id;
+	q->state = state ? rcpt_state_parse(state) : -1;
+	alert_q_submit(rq, q, false);
+}
+
+void
+api_alert_cancel(struct req *rq)
+{
+	const char *rest;
+	int64_t id = alert_path_id(rq->path, &rest);
+	struct alert_q *q;
+
+	if (id < 0 || strcmp(rest, "/cancel") != 0) {
+		http_reply_error(rq, 404, "not_found", "no such route: POST %s",
+		    rq->route);
+		return;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		http_reply_error(rq, 500, "internal", "out of memory");
+		return;
+	}
+	q->op = OP_CANCEL;
+	q->id = id;
+	alert_q_submit(rq, q, true);
+}

@@ -1,0 +1,553 @@
+/*
+ * store_sqlite_alert.c - alerts and their recipients in SQLite.
+ *
+ * Creating an alert plans it inside the writer's transaction (the roster
+ * cannot change under it), then appends the alert and its recipients: the
+ * recipients of one alert are one rowid range, so reading or counting them
+ * scans that range of the table and needs no index.
+ */
+#include "store_sqlite.h"
+#include "alert.h"
+#include "message.h"
+#include "plan.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The role a node of each kind must have filled (a vacancy otherwise). */
+static const int alert_kind_role[NODE_KIND_COUNT] = {
+	[NODE_STREET] = ROLE_DUTY_OFFICER,
+	[NODE_COMMUNITY] = ROLE_DUTY_OFFICER,
+	[NODE_GRID] = ROLE_GRID_LEADER,
+	[NODE_BUILDING] = ROLE_BUILDING_LEADER,
+	[NODE_UNIT] = ROLE_UNIT_LEADER,
+};
+
+/* ---- planning ------------------------------------------------------------ */
+
+static int
+alert_plan_target(struct sqlite_store *s, struct plan *p, const char *code,
+    unsigned roles)
+{
+	struct sqlite_range range;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite_range(code, &range) != 0)
+		return STORE_ERROR;
+	if (sqlite_prepare(s, "SELECT n.code, p.role, p.rank, p.name, p.phone "
+	    "FROM nodes n JOIN posts p ON p.node_id = n.id WHERE "
+	    SQLITE_IN_RANGE("n.code") " ORDER BY n.code, p.role, p.rank, p.id",
+	    &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite_bind_range(stmt, code, &range);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct plan_post post = {
+			.code = (const char *)sqlite3_column_text(stmt, 0),
+			.role = roster_role_parse((const char *)sqlite3_column_text(stmt, 1)),
+			.rank = sqlite3_column_int(stmt, 2),
+			.name = (const char *)sqlite3_column_text(stmt, 3),
+			.phone = (const char *)sqlite3_column_text(stmt, 4),
+		};
+
+		if (post.role < 0 || !(roles & (1u << post.role)))
+			continue;
+		if (plan_post(p, &post) != 0) {
+			sqlite3_finalize(stmt);
+			snprintf(s->err, sizeof(s->err), "out of memory");
+			return STORE_ERROR;
+		}
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "plan");
+}
+
+/* Targeted posts with no holder at all, and whom to tell instead. */
+static int
+alert_vacancies(struct sqlite_store *s, const char *code, unsigned roles,
+    json_t *out)
+{
+	struct sqlite_range range;
+	sqlite3_stmt *stmt;
+	char parent[ROSTER_MAX_CODE + 1];
+	int rc = SQLITE_DONE;
+
+	if (sqlite_range(code, &range) != 0)
+		return STORE_ERROR;
+	if (sqlite_prepare(s, "SELECT n.code, n.kind FROM nodes n WHERE "
+	    SQLITE_IN_RANGE("n.code") " AND n.kind = ?4 AND NOT EXISTS "
+	    "(SELECT 1 FROM posts p WHERE p.node_id = n.id AND p.role = ?5) "
+	    "ORDER BY n.code", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	for (int kind = 0; kind < NODE_KIND_COUNT && rc == SQLITE_DONE; kind++) {
+		int role = alert_kind_role[kind];
+
+		if (!(roles & (1u << role)))
+			continue;
+		sqlite_bind_range(stmt, code, &range);
+		sqlite3_bind_int(stmt, 4, kind);
+		sqlite3_bind_text(stmt, 5, roster_role_name(role), -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			const char *c = (const char *)sqlite3_column_text(stmt, 0);
+
+			json_array_append_new(out, json_pack("{s:s,s:s,s:s?}",
+			    "code", c, "role", roster_role_name(role), "notify",
+			    roster_code_parent(c, parent, sizeof(parent)) == 0 ?
+			    parent : NULL));
+		}
+		sqlite3_reset(stmt);
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "vacancies");
+}
+
+/* ---- creating ------------------------------------------------------------ */
+
+static int
+alert_replayed(struct sqlite_store *s, const struct alert_new *a,
+    struct alert_created *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (a->idem_key == NULL)
+		return STORE_NOTFOUND;
+	if (sqlite_prepare(s, "SELECT id, last_rcpt - first_rcpt + 1, n_posts, "
+	    "vacancies FROM alerts WHERE actor = ? AND idem_key = ?",
+	    &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite_bind_str(stmt, 1, a->actor);
+	sqlite_bind_str(stmt, 2, a->idem_key);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(stmt, 0);
+		out->recipients = (size_t)sqlite3_column_int64(stmt, 1);
+		out->posts = (size_t)sqlite3_column_int64(stmt, 2);
+		out->vacancies = strdup((const char *)sqlite3_column_text(stmt, 3));
+		out->replayed = true;
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW)
+		return out->vacancies ? STORE_OK : STORE_ERROR;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : sqlite_fail(s, rc, "alert");
+}
+
+static int64_t
+alert_insert(struct sqlite_store *s, const struct alert_new *a,
+    const char *vacancies)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite_prepare(s, "INSERT INTO alerts (kind, severity, title, body, "
+	    "targets, roles, responses, escalation, vacancies, created_at, "
+	    "expires_at, actor, idem_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?)", &stmt) != STORE_OK)
+		return -1;
+	sqlite3_bind_int(stmt, 1, a->kind);
+	sqlite3_bind_int(stmt, 2, a->severity);
+	sqlite_bind_str(stmt, 3, a->title);
+	sqlite_bind_str(stmt, 4, a->body);
+	sqlite_bind_str(stmt, 5, a->targets_json);
+	sqlite_bind_str(stmt, 6, a->roles_json);
+	sqlite_bind_str(stmt, 7, a->responses_json);
+	sqlite_bind_str(stmt, 8, a->escalation);
+	sqlite_bind_str(stmt, 9, vacancies);
+	sqlite3_bind_int64(stmt, 10, a->created_at);
+	sqlite3_bind_int64(stmt, 11, a->expires_at);
+	sqlite_bind_str(stmt, 12, a->actor);
+	if (a->idem_key != NULL)
+		sqlite_bind_str(stmt, 13, a->idem_key);
+	else
+		sqlite3_bind_null(stmt, 13);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		sqlite_fail(s, rc, "alert");
+		return -1;
+	}
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+struct rcpt_put {
+	struct sqlite_store	*s;
+	sqlite3_stmt		*stmt;
+	int64_t			 alert;
+	int64_t			 first, last;
+};
+
+static int
+alert_put_rcpt(const struct plan_rcpt *r, void *arg)
+{
+	struct rcpt_put *rp = arg;
+	int rc;
+
+	sqlite3_bind_int64(rp->stmt, 1, rp->alert);
+	sqlite_bind_str(rp->stmt, 2, r->phone);
+	sqlite_bind_str(rp->stmt, 3, r->name);
+	sqlite_bind_str(rp->stmt, 4, r->posts_json);
+	sqlite_bind_str(rp->stmt, 5, r->grid);
+	rc = sqlite3_step(rp->stmt);
+	sqlite3_reset(rp->stmt);
+	if (rc != SQLITE_DONE)
+		return sqlite_fail(rp->s, rc, "recipients");
+	rp->last = sqlite3_last_insert_rowid(rp->s->db);
+	if (rp->first < 0)
+		rp->first = rp->last;
+	return 0;
+}
+
+static int
+alert_put_recipients(struct sqlite_store *s, struct plan *p, int64_t alert)
+{
+	struct rcpt_put rp = { .s = s, .alert = alert, .first = -1, .last = -2 };
+	sqlite3_stmt *upd;
+	int rc;
+
+	if (sqlite_prepare(s, "INSERT INTO recipients (alert_id, phone, name, "
+	    "posts, grid) VALUES (?, ?, ?, ?, ?)", &rp.stmt) != STORE_OK)
+		return STORE_ERROR;
+	rc = plan_each(p, alert_put_rcpt, &rp);
+	sqlite3_finalize(rp.stmt);
+	if (rc != 0)
+		return rc < 0 ? rc : STORE_ERROR;
+	if (sqlite_prepare(s, "UPDATE alerts SET first_rcpt = ?, last_rcpt = ?, "
+	    "n_posts = ? WHERE id = ?", &upd) != STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(upd, 1, rp.first < 0 ? 0 : rp.first);
+	sqlite3_bind_int64(upd, 2, rp.first < 0 ? -1 : rp.last);
+	sqlite3_bind_int64(upd, 3, (sqlite3_int64)plan_posts(p));
+	sqlite3_bind_int64(upd, 4, alert);
+	rc = sqlite3_step(upd);
+	sqlite3_finalize(upd);
+	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "alert");
+}
+
+/* Every target must be a node of the roster. */
+static int
+alert_targets_exist(struct sqlite_store *s, const struct alert_new *a,
+    size_t *missing)
+{
+	sqlite3_stmt *stmt;
+	int rc = SQLITE_ROW;
+
+	if (sqlite_prepare(s, "SELECT 1 FROM nodes WHERE code = ?", &stmt) !=
+	    STORE_OK)
+		return STORE_ERROR;
+	for (size_t i = 0; i < a->n_named && rc == SQLITE_ROW; i++) {
+		sqlite_bind_str(stmt, 1, a->named[i]);
+		if ((rc = sqlite3_step(stmt)) == SQLITE_DONE)
+			*missing = i;
+		sqlite3_reset(stmt);
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : sqlite_fail(s, rc, "alert");
+}
+
+int
+sqlite_alert_create(struct store *st, const struct alert_new *a,
+    struct alert_created *out)
+{
+	struct sqlite_store *s = sq(st);
+	struct plan *p;
+	json_t *vac;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = alert_replayed(s, a, out)) != STORE_NOTFOUND)
+		return rc;
+	if ((rc = alert_targets_exist(s, a, &out->missing)) != STORE_OK)
+		return rc;
+	if ((p = plan_new()) == NULL || (vac = json_array()) == NULL) {
+		plan_free(p);
+		return STORE_ERROR;
+	}
+	rc = STORE_OK;
+	for (size_t i = 0; i < a->n_targets && rc == STORE_OK; i++) {
+		rc = alert_plan_target(s, p, a->targets[i], a->roles);
+		if (rc == STORE_OK)
+			rc = alert_vacancies(s, a->targets[i], a->roles, vac);
+	}
+	if (rc == STORE_OK && plan_finish(p) != 0)
+		rc = STORE_ERROR;
+	if (rc == STORE_OK &&
+	    (out->vacancies = json_dumps(vac, JSON_COMPACT)) == NULL)
+		rc = STORE_ERROR;
+	if (rc == STORE_OK && (out->id = alert_insert(s, a, out->vacancies)) < 0)
+		rc = STORE_ERROR;
+	if (rc == STORE_OK)
+		rc = alert_put_recipients(s, p, out->id);
+	out->recipients = plan_recipients(p);
+	out->posts = plan_posts(p);
+	plan_free(p);
+	json_decref(vac);
+	return rc;
+}
+
+/* ---- reading -------------------------------------------------------------- */
+
+#define ALERT_COLUMNS "id, kind, severity, title, CASE WHEN state = 'active' " \
+	"AND expires_at <= ?9 THEN 'expired' ELSE state END AS st, created_at, " \
+	"expires_at, last_rcpt - first_rcpt + 1, actor, targets, body, roles, " \
+	"responses, escalation, vacancies, first_rcpt, last_rcpt"
+
+static json_t *
+alert_time(int64_t ms)
+{
+	char buf[32];
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static json_t *
+alert_json_col(sqlite3_stmt *stmt, int col)
+{
+	json_t *v = json_loads((const char *)sqlite3_column_text(stmt, col), 0,
+	    NULL);
+
+	return v != NULL ? v : json_null();
+}
+
+/* The list entry of the row under stmt (ALERT_COLUMNS); full adds the rest. */
+static json_t *
+alert_row(sqlite3_stmt *stmt, bool full)
+{
+	char code[16];
+	json_t *o;
+
+	alert_code(sqlite3_column_int64(stmt, 0), code);
+	o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:s,s:o}",
+	    "id", (json_int_t)sqlite3_column_int64(stmt, 0),
+	    "code", code,
+	    "kind", alert_kind_name(sqlite3_column_int(stmt, 1)),
+	    "severity", alert_severity_name(sqlite3_column_int(stmt, 2)),
+	    "title", (const char *)sqlite3_column_text(stmt, 3),
+	    "state", (const char *)sqlite3_column_text(stmt, 4),
+	    "created_at", alert_time(sqlite3_column_int64(stmt, 5)),
+	    "expires_at", alert_time(sqlite3_column_int64(stmt, 6)),
+	    "recipients", (json_int_t)sqlite3_column_int64(stmt, 7),
+	    "created_by", (const char *)sqlite3_column_text(stmt, 8),
+	    "targets", alert_json_col(stmt, 9));
+	if (full && o != NULL) {
+		json_object_set_new(o, "body",
+		    json_string((const char *)sqlite3_column_text(stmt, 10)));
+		json_object_set_new(o, "roles", alert_json_col(stmt, 11));
+		json_object_set_new(o, "responses", alert_json_col(stmt, 12));
+		json_object_set_new(o, "escalation",
+		    json_string((const char *)sqlite3_column_text(stmt, 13)));
+		json_object_set_new(o, "vacancies", alert_json_col(stmt, 14));
+	}
+	return o;
+}
+
+int
+sqlite_alert_list(struct store *st, const char *state, json_t **out)
+{
+	struct sqlite_store *s = sq(st);
+	sqlite3_stmt *stmt;
+	json_t *list = json_array();
+	int rc;
+
+	if (sqlite_prepare(s, "SELECT * FROM (SELECT " ALERT_COLUMNS " FROM "
+	    "alerts ORDER BY id DESC) WHERE ?1 IS NULL OR st = ?1 LIMIT 100",
+	    &stmt) != STORE_OK) {
+		json_decref(list);
+		return STORE_ERROR;
+	}
+	sqlite3_bind_int64(stmt, 9, sqlite_now_ms());
+	if (state != NULL)
+		sqlite3_bind_text(stmt, 1, state, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		json_array_append_new(list, alert_row(stmt, false));
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		json_decref(list);
+		return sqlite_fail(s, rc, "alerts");
+	}
+	*out = list;
+	return STORE_OK;
+}
+
+static json_t *
+alert_zero_counts(void)
+{
+	json_t *c = json_object();
+
+	for (int i = 0; i < RCPT_STATE_COUNT; i++)
+		json_object_set_new(c, rcpt_state_name(i), json_integer(0));
+	return c;
+}
+
+/* counts and per-grid counts over the alert's recipient range. */
+static int
+alert_counts(struct sqlite_store *s, int64_t first, int64_t last, json_t *o)
+{
+	json_t *counts = alert_zero_counts(), *grids = json_object();
+	sqlite3_stmt *stmt;
+	int rc;
+
+	json_object_set_new(o, "counts", counts);
+	json_object_set_new(o, "grids", grids);
+	if (sqlite_prepare(s, "SELECT grid, state, count(*) FROM recipients "
+	    "WHERE id BETWEEN ? AND ? GROUP BY grid, state", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, first);
+	sqlite3_bind_int64(stmt, 2, last);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *grid = (const char *)sqlite3_column_text(stmt, 0);
+		const char *state = rcpt_state_name(sqlite3_column_int(stmt, 1));
+		json_int_t n = sqlite3_column_int64(stmt, 2);
+		json_t *g = json_object_get(grids, grid);
+
+		if (g == NULL) {
+			g = alert_zero_counts();
+			json_object_set_new(grids, grid, g);
+		}
+		json_object_set_new(g, state, json_integer(n));
+		json_object_set_new(counts, state, json_integer(n +
+		    json_integer_value(json_object_get(counts, state))));
+	}
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "counts");
+}
+
+int
+sqlite_alert_get(struct store *st, int64_t id, json_t **out)
+{
+	struct sqlite_store *s = sq(st);
+	sqlite3_stmt *stmt;
+	int64_t first, last;
+	json_t *o;
+	int rc;
+
+	if (sqlite_prepare(s, "SELECT " ALERT_COLUMNS " FROM alerts WHERE "
+	    "id = ?1", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 9, sqlite_now_ms());
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		sqlite3_finalize(stmt);
+		return rc == SQLITE_DONE ? STORE_NOTFOUND :
+		    sqlite_fail(s, rc, "alert");
+	}
+	o = alert_row(stmt, true);
+	first = sqlite3_column_int64(stmt, 15);
+	last = sqlite3_column_int64(stmt, 16);
+	sqlite3_finalize(stmt);
+	if (o == NULL)
+		return STORE_ERROR;
+	if ((rc = alert_counts(s, first, last, o)) != STORE_OK) {
+		json_decref(o);
+		return rc;
+	}
+	*out = o;
+	return STORE_OK;
+}
+
+/* The alert's recipient range; STORE_NOTFOUND when there is no alert. */
+static int
+alert_range(struct sqlite_store *s, int64_t id, int64_t *first, int64_t *last)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite_prepare(s, "SELECT first_rcpt, last_rcpt FROM alerts WHERE "
+	    "id = ?", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*first = sqlite3_column_int64(stmt, 0);
+		*last = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : sqlite_fail(s, rc, "alert");
+}
+
+int
+sqlite_alert_recipients(struct store *st, int64_t id, int state, json_t **out)
+{
+	struct sqlite_store *s = sq(st);
+	sqlite3_stmt *stmt;
+	int64_t first = 0, last = -1;
+	json_t *list;
+	int rc;
+
+	if ((rc = alert_range(s, id, &first, &last)) != STORE_OK)
+		return rc;
+	if (sqlite_prepare(s, "SELECT name, phone, posts, grid, state, response, "
+	    "acked_at FROM recipients WHERE id BETWEEN ?1 AND ?2 AND "
+	    "(?3 < 0 OR state = ?3) ORDER BY id", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, first);
+	sqlite3_bind_int64(stmt, 2, last);
+	sqlite3_bind_int(stmt, 3, state);
+	list = json_array();
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		json_t *r = json_pack("{s:s,s:s,s:o,s:s,s:s}",
+		    "name", (const char *)sqlite3_column_text(stmt, 0),
+		    "phone", (const char *)sqlite3_column_text(stmt, 1),
+		    "posts", alert_json_col(stmt, 2),
+		    "grid", (const char *)sqlite3_column_text(stmt, 3),
+		    "state", rcpt_state_name(sqlite3_column_int(stmt, 4)));
+
+		json_object_set_new(r, "response",
+		    sqlite3_column_type(stmt, 5) == SQLITE_NULL ? json_null() :
+		    json_integer(sqlite3_column_int(stmt, 5)));
+		json_object_set_new(r, "acked_at",
+		    sqlite3_column_type(stmt, 6) == SQLITE_NULL ? json_null() :
+		    alert_time(sqlite3_column_int64(stmt, 6)));
+		json_array_append_new(list, r);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		json_decref(list);
+		return sqlite_fail(s, rc, "recipients");
+	}
+	*out = list;
+	return STORE_OK;
+}
+
+/* Cancel: the alert, and every recipient not yet delivered or answered. */
+int
+sqlite_alert_cancel(struct store *st, int64_t id, size_t *cancelled)
+{
+	struct sqlite_store *s = sq(st);
+	sqlite3_stmt *stmt;
+	int64_t first = 0, last = -1;
+	int rc;
+
+	*cancelled = 0;
+	if ((rc = alert_range(s, id, &first, &last)) != STORE_OK)
+		return rc;
+	if (sqlite_prepare(s, "UPDATE alerts SET state = 'cancelled' WHERE "
+	    "id = ? AND state = 'active'", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return sqlite_fail(s, rc, "cancel");
+	if (sqlite_prepare(s, "UPDATE recipients SET state = ?3 WHERE id "
+	    "BETWEEN ?1 AND ?2 AND state IN (?4, ?5)", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, first);
+	sqlite3_bind_int64(stmt, 2, last);
+	sqlite3_bind_int(stmt, 3, RCPT_CANCELLED);
+	sqlite3_bind_int(stmt, 4, RCPT_PENDING);
+	sqlite3_bind_int(stmt, 5, RCPT_SENT);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE)
+		*cancelled = (size_t)sqlite3_changes(s->db);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "cancel");
+}
