@@ -431,6 +431,9 @@ send_summary(const struct ctl_resp *resp)
 	alert_count((long long)json_array_size(vac), "vacancy", "vacancies");
 	fputs(", SMS ", stdout);
 	alert_count(alert_int(o, "sms_parts"), "part", "parts");
+	/* An Idempotency-Key seen before: nothing new went out. */
+	if (json_is_true(json_object_get(o, "replayed")))
+		fputs(" (replayed: sent before with this key)", stdout);
 	putchar('\n');
 	alert_vacancies(vac);
 	json_decref(o);

@@ -126,6 +126,12 @@ http_headers(const struct ctl_conn *conn, const struct ctl_req *req,
 			goto nomem;
 		h = nh;
 	}
+	for (size_t i = 0; req->headers != NULL && req->headers[i] != NULL;
+	    i++) {
+		if ((nh = curl_slist_append(h, req->headers[i])) == NULL)
+			goto nomem;
+		h = nh;
+	}
 	/* Older libcurl wants it said to stream a POST of unknown size. */
 	if (chunked) {
 		nh = curl_slist_append(h, "Transfer-Encoding: chunked");

@@ -101,6 +101,10 @@ get_text(struct req *rq, json_t *doc, const char *key, size_t max, bool need,
 	*out = NULL;
 	if (v == NULL && !need)
 		return 0;
+	if (v == NULL) {
+		alert_invalid(rq, key, "%s is required", key);
+		return -1;
+	}
 	if (!json_is_string(v) || json_string_length(v) == 0 ||
 	    utf8_chars(json_string_value(v)) > max ||
 	    strlen(json_string_value(v)) != json_string_length(v)) {

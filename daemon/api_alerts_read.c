@@ -192,8 +192,8 @@ api_alert_get(struct req *rq)
 	enum alert_op op;
 
 	if (id < 0 || (strcmp(rest, "") != 0 && strcmp(rest, "/recipients") != 0)) {
-		http_reply_error(rq, 404, "not_found", "no such route: %s",
-		    rq->route);
+		http_reply_error(rq, 404, "not_found", "no such alert or route: "
+		    "GET /v1/alerts/ID or /v1/alerts/ID/recipients");
 		return;
 	}
 	op = *rest ? OP_RECIPIENTS : OP_GET;
@@ -220,8 +220,8 @@ api_alert_cancel(struct req *rq)
 	struct alert_q *q;
 
 	if (id < 0 || strcmp(rest, "/cancel") != 0) {
-		http_reply_error(rq, 404, "not_found", "no such route: POST %s",
-		    rq->route);
+		http_reply_error(rq, 404, "not_found", "no such alert or route: "
+		    "POST /v1/alerts/ID/cancel");
 		return;
 	}
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
