@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "roster.h"
+
 /* A recipient's state (DESIGN.md); the order is the storage code. */
 enum rcpt_state {
 	RCPT_PENDING = 0,	/* not yet accepted by any gateway */
@@ -40,6 +42,20 @@ struct alert_new {
 	int64_t		  expires_at;
 	const char	 *actor;	/* token name */
 	const char	 *idem_key;	/* NULL when none */
+	const char	 *route[ROLE_COUNT]; /* first channel per role (the
+					 * config's routing); NULL = none: such
+					 * recipients fail at once */
+	int		  priority;	/* send order: emergencies first */
+};
+
+/* A delivery's state; the order is the storage code. */
+enum dlv_state {
+	DLV_QUEUED = 0,		/* waiting for its turn (next_at) */
+	DLV_SENT,		/* a gateway accepted it */
+	DLV_DELIVERED,		/* a receipt confirmed it */
+	DLV_FAILED,		/* given up on this channel */
+	DLV_CANCELLED,
+	DLV_EXPIRED,
 };
 
 /* What creating it did. */

@@ -281,6 +281,36 @@ get_kind_etc(struct create *c)
 	return 0;
 }
 
+/*
+ * Each role's first channel from the config's routing.  A targeted role
+ * without one could reach nobody: refuse rather than accept in vain.
+ */
+static int
+get_routes(struct create *c)
+{
+	const struct config *cfg = c->rq->d->cfg;
+
+	for (size_t i = 0; i < cfg->n_routing; i++) {
+		int role = roster_role_parse(cfg->routing[i].role);
+
+		if (role >= 0 && cfg->routing[i].n_channels > 0)
+			c->a.route[role] = cfg->routing[i].channels[0];
+	}
+	for (int role = 0; role < ROLE_COUNT; role++) {
+		if ((c->a.roles & (1u << role)) && c->a.route[role] == NULL) {
+			http_reply_json(c->rq, 409, json_pack("{s:{s:s,s:s,s:s}}",
+			    "error", "code", "no_route", "message", "no channel "
+			    "is routed for this role: add it to routing in the "
+			    "configuration", "role", roster_role_name(role)));
+			return -1;
+		}
+	}
+	/* Emergencies go ahead of drills, drills ahead of notices. */
+	c->a.priority = c->a.kind == ALERT_EMERGENCY ? 0 :
+	    c->a.kind == ALERT_DRILL ? 1 : 2;
+	return 0;
+}
+
 static const char *
 template_for(const struct config *cfg, int kind)
 {
@@ -396,7 +426,7 @@ create_parse(struct create *c)
 	    get_text(c->rq, c->doc, "body", ALERT_MAX_TEXT, true,
 	    &c->a.body) != 0 ||
 	    get_targets(c) != 0 || get_roles(c) != 0 || get_responses(c) != 0 ||
-	    get_idem(c) != 0 || check_render(c) != 0)
+	    get_idem(c) != 0 || check_render(c) != 0 || get_routes(c) != 0)
 		return -1;
 	c->a.targets_json = c->targets_json;
 	c->a.roles_json = c->roles_json;

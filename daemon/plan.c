@@ -22,6 +22,7 @@ struct plan_person {
 	uint32_t	 first;		/* first post (index in posts) */
 	uint32_t	 last;
 	uint32_t	 n_posts;
+	uint32_t	 channels;	/* arena offset; PLAN_NONE = none yet */
 };
 
 struct plan_held {
@@ -34,7 +35,7 @@ struct plan_held {
 /* One holder waiting for its group to close. */
 struct plan_cand {
 	struct plan_post post;
-	char		 buf[256];	/* copies of the strings */
+	char		 buf[1024];	/* copies of the strings */
 };
 
 struct plan {
@@ -154,6 +155,7 @@ plan_person(struct plan *p, const struct plan_post *post)
 	m->grid = plan_str(p, grid);
 	m->first = m->last = PLAN_NONE;
 	m->n_posts = 0;
+	m->channels = PLAN_NONE;
 	if (m->name == PLAN_NONE || m->grid == PLAN_NONE)
 		return PLAN_NONE;
 	p->hash[j] = (uint32_t)++p->n_people;
@@ -177,6 +179,10 @@ plan_hold(struct plan *p, const struct plan_post *post)
 	h->rank = (uint8_t)post->rank;
 	h->next = PLAN_NONE;
 	m = &p->people[who];
+	if (m->channels == PLAN_NONE && post->channels != NULL &&
+	    *post->channels != '\0' &&
+	    (m->channels = plan_str(p, post->channels)) == PLAN_NONE)
+		return -1;
 	if (m->last == PLAN_NONE)
 		m->first = (uint32_t)p->n_posts;
 	else
@@ -219,13 +225,15 @@ plan_post(struct plan *p, const struct plan_post *post)
 		return -1;
 	c = &p->group[p->n_group];
 	c->post = *post;
-	n = snprintf(c->buf, sizeof(c->buf), "%s%c%s%c%s", post->code, '\0',
-	    post->name, '\0', post->phone);
+	n = snprintf(c->buf, sizeof(c->buf), "%s%c%s%c%s%c%s", post->code, '\0',
+	    post->name, '\0', post->phone, '\0',
+	    post->channels ? post->channels : "");
 	if (n < 0 || (size_t)n >= sizeof(c->buf))
 		return -1;
 	c->post.code = c->buf;
 	c->post.name = c->buf + strlen(post->code) + 1;
 	c->post.phone = c->post.name + strlen(post->name) + 1;
+	c->post.channels = c->post.phone + strlen(post->phone) + 1;
 	p->n_group++;
 	return 0;
 }
@@ -287,6 +295,9 @@ plan_each(struct plan *p, int (*cb)(const struct plan_rcpt *r, void *arg),
 			.name = p->arena + m->name,
 			.grid = p->arena + m->grid,
 			.n_posts = m->n_posts,
+			.role = p->posts[m->first].role,
+			.channels = m->channels == PLAN_NONE ? "" :
+			    p->arena + m->channels,
 		};
 
 		if ((r.posts_json = plan_posts_json(p, m)) == NULL)

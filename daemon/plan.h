@@ -20,6 +20,7 @@ struct plan_post {
 	int		 rank;		/* 1 = A角, 2 = B角 */
 	const char	*name;
 	const char	*phone;		/* 11 digits */
+	const char	*channels;	/* the row's channels column, or "" */
 };
 
 /* One recipient, as plan_each() shows it. */
@@ -30,6 +31,10 @@ struct plan_rcpt {
 					 * grid, else its community or street */
 	const char	*posts_json;	/* [{"code","role","rank"}, ...] */
 	size_t		 n_posts;
+	int		 role;		/* their first post's role: it chooses
+					 * the channels (the config's routing) */
+	const char	*channels;	/* the first non-empty channels column of
+					 * their posts, or "" */
 };
 
 struct plan;

@@ -98,10 +98,34 @@ static const char *const sqlite_migrations[] = {
 	"  name        TEXT NOT NULL,"
 	"  posts       TEXT NOT NULL,"
 	"  grid        TEXT NOT NULL,"
+	"  role        INTEGER NOT NULL,"
+	"  channels    TEXT NOT NULL,"
 	"  state       INTEGER NOT NULL DEFAULT 0,"
 	"  response    INTEGER,"
 	"  acked_at    INTEGER"
-	");",
+	");"
+	/*
+	 * The send queue: a delivery is one attempt chain of one recipient on
+	 * one channel; its id is the stable id receivers deduplicate on.
+	 * Queued rows are found through a partial index in send order.
+	 */
+	"CREATE TABLE deliveries ("
+	"  id           INTEGER PRIMARY KEY,"
+	"  recipient_id INTEGER NOT NULL,"
+	"  alert_id     INTEGER NOT NULL,"
+	"  channel      TEXT NOT NULL,"
+	"  priority     INTEGER NOT NULL,"
+	"  state        INTEGER NOT NULL DEFAULT 0,"
+	"  attempts     INTEGER NOT NULL DEFAULT 0,"
+	"  next_at      INTEGER NOT NULL,"
+	"  provider_id  TEXT,"
+	"  error        TEXT,"
+	"  updated_at   INTEGER NOT NULL"
+	");"
+	"CREATE INDEX deliveries_due ON deliveries (priority, next_at, id) "
+	"  WHERE state = 0;"
+	"CREATE INDEX deliveries_provider ON deliveries (provider_id) "
+	"  WHERE provider_id IS NOT NULL;",
 };
 
 #define SQLITE_SCHEMA_VERSION \

@@ -38,8 +38,8 @@ alert_plan_target(struct sqlite_store *s, struct plan *p, const char *code,
 
 	if (sqlite_range(code, &range) != 0)
 		return STORE_ERROR;
-	if (sqlite_prepare(s, "SELECT n.code, p.role, p.rank, p.name, p.phone "
-	    "FROM nodes n JOIN posts p ON p.node_id = n.id WHERE "
+	if (sqlite_prepare(s, "SELECT n.code, p.role, p.rank, p.name, p.phone, "
+	    "p.channels FROM nodes n JOIN posts p ON p.node_id = n.id WHERE "
 	    SQLITE_IN_RANGE("n.code") " ORDER BY n.code, p.role, p.rank, p.id",
 	    &stmt) != STORE_OK)
 		return STORE_ERROR;
@@ -51,6 +51,7 @@ alert_plan_target(struct sqlite_store *s, struct plan *p, const char *code,
 			.rank = sqlite3_column_int(stmt, 2),
 			.name = (const char *)sqlite3_column_text(stmt, 3),
 			.phone = (const char *)sqlite3_column_text(stmt, 4),
+			.channels = (const char *)sqlite3_column_text(stmt, 5),
 		};
 
 		if (post.role < 0 || !(roles & (1u << post.role)))
@@ -173,15 +174,20 @@ alert_insert(struct sqlite_store *s, const struct alert_new *a,
 
 struct rcpt_put {
 	struct sqlite_store	*s;
+	const struct alert_new	*a;
 	sqlite3_stmt		*stmt;
+	sqlite3_stmt		*dlv;
 	int64_t			 alert;
 	int64_t			 first, last;
 };
 
+/* A recipient, and the first delivery on its role's first channel. */
 static int
 alert_put_rcpt(const struct plan_rcpt *r, void *arg)
 {
 	struct rcpt_put *rp = arg;
+	const char *channel = r->role >= 0 && r->role < ROLE_COUNT ?
+	    rp->a->route[r->role] : NULL;
 	int rc;
 
 	sqlite3_bind_int64(rp->stmt, 1, rp->alert);
@@ -189,6 +195,9 @@ alert_put_rcpt(const struct plan_rcpt *r, void *arg)
 	sqlite_bind_str(rp->stmt, 3, r->name);
 	sqlite_bind_str(rp->stmt, 4, r->posts_json);
 	sqlite_bind_str(rp->stmt, 5, r->grid);
+	sqlite3_bind_int(rp->stmt, 6, r->role);
+	sqlite_bind_str(rp->stmt, 7, r->channels);
+	sqlite3_bind_int(rp->stmt, 8, channel ? RCPT_PENDING : RCPT_FAILED);
 	rc = sqlite3_step(rp->stmt);
 	sqlite3_reset(rp->stmt);
 	if (rc != SQLITE_DONE)
@@ -196,21 +205,41 @@ alert_put_rcpt(const struct plan_rcpt *r, void *arg)
 	rp->last = sqlite3_last_insert_rowid(rp->s->db);
 	if (rp->first < 0)
 		rp->first = rp->last;
-	return 0;
+	if (channel == NULL)
+		return 0;
+	sqlite3_bind_int64(rp->dlv, 1, rp->last);
+	sqlite3_bind_int64(rp->dlv, 2, rp->alert);
+	sqlite_bind_str(rp->dlv, 3, channel);
+	sqlite3_bind_int(rp->dlv, 4, rp->a->priority);
+	sqlite3_bind_int64(rp->dlv, 5, rp->a->created_at);
+	rc = sqlite3_step(rp->dlv);
+	sqlite3_reset(rp->dlv);
+	return rc == SQLITE_DONE ? 0 : sqlite_fail(rp->s, rc, "deliveries");
 }
 
 static int
-alert_put_recipients(struct sqlite_store *s, struct plan *p, int64_t alert)
+alert_put_recipients(struct sqlite_store *s, const struct alert_new *a,
+    struct plan *p, int64_t alert)
 {
-	struct rcpt_put rp = { .s = s, .alert = alert, .first = -1, .last = -2 };
+	struct rcpt_put rp = {
+		.s = s, .a = a, .alert = alert, .first = -1, .last = -2,
+	};
 	sqlite3_stmt *upd;
 	int rc;
 
 	if (sqlite_prepare(s, "INSERT INTO recipients (alert_id, phone, name, "
-	    "posts, grid) VALUES (?, ?, ?, ?, ?)", &rp.stmt) != STORE_OK)
+	    "posts, grid, role, channels, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    &rp.stmt) != STORE_OK)
 		return STORE_ERROR;
+	if (sqlite_prepare(s, "INSERT INTO deliveries (recipient_id, alert_id, "
+	    "channel, priority, next_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+	    "?5)", &rp.dlv) != STORE_OK) {
+		sqlite3_finalize(rp.stmt);
+		return STORE_ERROR;
+	}
 	rc = plan_each(p, alert_put_rcpt, &rp);
 	sqlite3_finalize(rp.stmt);
+	sqlite3_finalize(rp.dlv);
 	if (rc != 0)
 		return rc < 0 ? rc : STORE_ERROR;
 	if (sqlite_prepare(s, "UPDATE alerts SET first_rcpt = ?, last_rcpt = ?, "
@@ -280,7 +309,7 @@ sqlite_alert_create(struct store *st, const struct alert_new *a,
 	if (rc == STORE_OK && (out->id = alert_insert(s, a, out->vacancies)) < 0)
 		rc = STORE_ERROR;
 	if (rc == STORE_OK)
-		rc = alert_put_recipients(s, p, out->id);
+		rc = alert_put_recipients(s, a, p, out->id);
 	out->recipients = plan_recipients(p);
 	out->posts = plan_posts(p);
 	plan_free(p);

@@ -290,6 +290,12 @@ def config_text(state_dir, port, sock, tokens=TOKENS, extra="",
         'control_socket = "%s";' % sock,
         'public_url = "http://127.0.0.1:%d";' % port,
         'log_level = "%s";' % log_level,
+        # Every role routed to a file channel, so alerts can be created.
+        'channels = ( { name = "file"; plugin = "file"; path = "%s"; } );'
+        % os.path.join(state_dir, "messages.jsonl"),
+        'routing = { grid_leader = [ "file" ]; building_leader = [ "file" ]; '
+        'unit_leader = [ "file" ]; villager_rep = [ "file" ]; '
+        'duty_officer = [ "file" ]; };',
     ]
     if tokens:
         lines.append("tokens = (\n  " +

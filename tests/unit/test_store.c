@@ -346,6 +346,9 @@ create_alert(struct store *st, const char *target, const char *idem,
 		.targets_json = "[]", .roles_json = "[]", .responses_json = "[]",
 		.escalation = "none", .created_at = 1, .expires_at = 1LL << 50,
 		.actor = "t", .idem_key = idem,
+		.route = { [ROLE_GRID_LEADER] = "sms",
+		    [ROLE_BUILDING_LEADER] = "sms", [ROLE_UNIT_LEADER] = "sms" },
+		.priority = 1,
 	};
 	int rc;
 
