@@ -12,6 +12,8 @@
 #include "config.h"		/* autoconf's, for PACKAGE_VERSION */
 #endif
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -110,5 +112,45 @@ char *ctl_escape(const char *s);
 int ctl_roster(const struct ctl_conn *conn, int argc, char **argv);
 int ctl_token(int argc, char **argv);
 int ctl_alert(const struct ctl_conn *conn, int argc, char **argv);
+
+/*
+ * Shared by the alert commands: ctl_alert.c (send, cancel and these
+ * helpers) and ctl_alert_show.c (list, show, recipients).
+ */
+
+/* o[key] as a string, or dflt; o[key] as an integer, 0 when none. */
+const char *alert_str(const json_t *o, const char *key, const char *dflt);
+long long alert_int(const json_t *o, const char *key);
+
+/* Print s with control characters blanked; newlines become nl. */
+void alert_text(const char *s, const char *nl);
+
+/* The answer's short code ("A7"), else one made from its id. */
+void alert_code_of(const json_t *o, char *buf, size_t len);
+
+/*
+ * Perform req; a failure is reported as what (with the offending field
+ * of a 400 invalid_alert) and its exit code returned.
+ */
+int alert_call(const struct ctl_conn *conn, const char *what,
+    const struct ctl_req *req, struct ctl_resp *resp);
+
+/* The 2xx answer as a JSON object, or NULL after saying why not (+hint). */
+json_t *alert_parse(const char *what, const struct ctl_resp *resp,
+    const char *hint);
+
+/* --json: the answer as it came, newline-terminated; an exit code. */
+int alert_raw(const struct ctl_resp *resp);
+
+/* One "  vacant: ..." line per entry of the vacancies array. */
+void alert_vacancies(const json_t *vac);
+
+/* The one positional ID|CODE of cmd into *id, or CTL_USAGE after saying. */
+int alert_arg(const char *cmd, int argc, char **argv, long long *id);
+
+/* Alert subcommands in ctl_alert_show.c; argv[0] is "list" etc. */
+int alert_list(const struct ctl_conn *conn, int argc, char **argv);
+int alert_show(const struct ctl_conn *conn, int argc, char **argv);
+int alert_recipients(const struct ctl_conn *conn, int argc, char **argv);
 
 #endif
