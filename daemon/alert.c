@@ -4,6 +4,7 @@
 #include "alert.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,4 +70,23 @@ alert_code_parse(const char *s)
 		v = v * base + d;
 	}
 	return v;
+}
+
+void
+dlv_row_free(struct dlv_row *r)
+{
+	if (r == NULL)
+		return;
+	free(r->name);
+	free(r->posts);
+	free(r->channels);
+	free(r);
+}
+
+void
+alert_brief_free(struct alert_brief *b)
+{
+	free(b->title);
+	free(b->body);
+	b->title = b->body = NULL;
 }

@@ -58,6 +58,62 @@ enum dlv_state {
 	DLV_EXPIRED,
 };
 
+/* A queued delivery as the dispatcher reads it. */
+struct dlv_row {
+	int64_t		 id;		/* the stable delivery id */
+	int64_t		 recipient_id;
+	int64_t		 alert_id;
+	int		 priority;
+	int		 attempts;	/* tries so far on this channel */
+	int		 role;		/* the recipient's routing role */
+	int64_t		 next_at;
+	char		 channel[40];
+	char		 phone[12];
+	char		*name;		/* malloc'd by the store */
+	char		*posts;		/* posts JSON, malloc'd */
+	char		*channels;	/* roster channels column, malloc'd */
+};
+
+/* Where the last page of the queue ended (send order). */
+struct dlv_cursor {
+	int		 priority;
+	int64_t		 next_at;
+	int64_t		 id;
+};
+
+/* What to write after a send attempt. */
+enum dlv_result {
+	DLV_R_ACCEPTED = 0,	/* state sent; the recipient too */
+	DLV_R_RETRY,		/* attempts + 1, due again at next_at */
+	DLV_R_FAILED,		/* failed here; fallback or the recipient fails */
+};
+
+struct dlv_update {
+	int64_t		 id;
+	int64_t		 recipient_id;
+	int64_t		 alert_id;
+	int		 priority;
+	int		 result;	/* enum dlv_result */
+	int64_t		 next_at;	/* retry: when */
+	char		 provider_id[96]; /* accepted: "" when none */
+	char		 error[128];	/* retry and failure: why (no phone) */
+	char		 fallback[40];	/* failed: the next channel, "" = none */
+};
+
+/* What the dispatcher keeps of an alert. */
+struct alert_brief {
+	int		 kind;
+	int		 severity;
+	char		*title;		/* malloc'd */
+	char		*body;		/* malloc'd */
+	int64_t		 created_at;
+	int64_t		 expires_at;
+	bool		 active;	/* not cancelled */
+};
+
+void dlv_row_free(struct dlv_row *r);
+void alert_brief_free(struct alert_brief *b);
+
 /* What creating it did. */
 struct alert_created {
 	int64_t		 id;

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "dbq.h"
+#include "dispatch.h"
 #include "http.h"
 #include "log.h"
 #include "message.h"
@@ -467,10 +468,12 @@ create_done(int rc, void *arg)
 		http_reply_store_error(c->rq, rc);
 	} else {
 		alert_code(c->out.id, code);
-		if (!c->out.replayed)
+		if (!c->out.replayed) {
 			log_info("alert: %s %s by %s: %zu recipients",
 			    code, alert_kind_name(c->a.kind), c->a.actor,
 			    c->out.recipients);
+			dispatch_wake(c->rq->d->dispatch);
+		}
 		http_reply_json(c->rq, 201, json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,"
 		    "s:o,s:i,s:b}", "id", (json_int_t)c->out.id, "code", code,
 		    "kind", alert_kind_name(c->a.kind),

@@ -9,6 +9,7 @@
 #include "alert.h"
 #include "daemon.h"
 #include "dbq.h"
+#include "dispatch.h"
 #include "http.h"
 #include "log.h"
 #include "store.h"
@@ -119,6 +120,7 @@ alert_q_done(int rc, void *arg)
 	} else if (q->op == OP_LIST) {
 		http_reply_json(q->rq, 200, json_pack("{s:O}", "alerts", q->out));
 	} else if (q->op == OP_CANCEL) {
+		dispatch_cancelled(q->rq->d->dispatch, q->id);
 		log_info("alert: %s cancelled by %s: %zu recipients stopped",
 		    code, q->rq->who.name, q->cancelled);
 		http_reply_json(q->rq, 200, json_pack("{s:I,s:s,s:s,s:I}", "id",

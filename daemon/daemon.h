@@ -8,9 +8,13 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "acktoken.h"
+
 struct config;
 struct dbq;
+struct dispatch;
 struct event_base;
+struct httpc;
 struct httpd;
 struct store_backend;
 
@@ -21,6 +25,9 @@ struct daemon {
 	struct dbq		*writer;	/* the one writer thread */
 	struct dbq		*readers;	/* reads and CPU-heavy parsing */
 	struct httpd		*httpd;
+	struct httpc		*httpc;		/* outbound HTTP for plugins */
+	struct dispatch		*dispatch;	/* the sender */
+	struct acktoken_key	 ackkey;	/* signs acknowledgement links */
 	time_t			 started;
 };
 

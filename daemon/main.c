@@ -4,11 +4,13 @@
 #include "config.h"
 #include "daemon.h"
 #include "dbq.h"
+#include "dispatch.h"
 #include "http.h"
 #include "log.h"
 #include "pidfile.h"
 #include "store.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -54,7 +56,8 @@ stop_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct stopper *s = arg;
 	struct timeval tv = { 0, STOP_POLL_MS * 1000 };
-	size_t depth = dbq_depth(s->d->writer) + dbq_depth(s->d->readers);
+	size_t depth = dbq_depth(s->d->writer) + dbq_depth(s->d->readers) +
+	    dispatch_busy(s->d->dispatch);
 	size_t answers = httpd_unfinished(s->d->httpd);
 
 	if ((depth == 0 && answers == 0) || s->waited_ms >= STOP_GRACE_MS) {
@@ -81,6 +84,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("signal %d: stopping", (int)sig);
 	httpd_stop_accepting(s->d->httpd);
+	dispatch_stop(s->d->dispatch);
 	s->poll = evtimer_new(s->d->base, stop_poll, s);
 	stop_poll(-1, 0, s);
 }
@@ -182,6 +186,11 @@ daemon_start(struct daemon *d)
 	    READER_THREADS, err, sizeof(err));
 	if (d->readers == NULL)
 		fatalx("store: %s", err);
+	if (acktoken_key_load(d->cfg->state_dir, &d->ackkey, err,
+	    sizeof(err)) != 0)
+		fatalx("%s", err);
+	if ((d->dispatch = dispatch_new(d, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
 	if ((d->httpd = httpd_new(d, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 }
@@ -209,12 +218,16 @@ daemon_run(struct daemon *d)
 		event_free(stopper.poll);
 }
 
-/* Finish database work first: its completions still answer requests. */
+/*
+ * Finish database work first: its completions still answer requests and
+ * settle sends.  Then the sender (its transfers end, its plugins close).
+ */
 static void
 daemon_stop(struct daemon *d)
 {
 	dbq_free(d->readers);
 	dbq_free(d->writer);
+	dispatch_free(d->dispatch);
 	httpd_free(d->httpd);
 	event_base_free(d->base);
 }
@@ -252,6 +265,8 @@ main(int argc, char *argv[])
 	}
 	log_set_level(d.cfg->log_level);
 	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("cannot initialise libcurl");
 	make_state_dir(d.cfg->state_dir);
 	if ((pidfd = pidfile_lock(d.cfg->state_dir, err, sizeof(err))) < 0)
 		fatalx("%s", err);
@@ -263,6 +278,7 @@ main(int argc, char *argv[])
 		detach_finish(report);
 	daemon_run(&d);
 	daemon_stop(&d);
+	curl_global_cleanup();
 	log_info("sanzhangd stopped");
 	pidfile_release(pidfd, d.cfg->state_dir);
 	config_free(d.cfg);

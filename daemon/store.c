@@ -155,3 +155,29 @@ store_alert_cancel(struct store *st, int64_t id, size_t *cancelled)
 {
 	return st->be->alert_cancel(st, id, cancelled);
 }
+
+int
+store_alert_brief(struct store *st, int64_t id, struct alert_brief *out)
+{
+	return st->be->alert_brief(st, id, out);
+}
+
+int
+store_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
+    size_t limit, int (*cb)(struct dlv_row *row, void *arg), void *arg)
+{
+	return st->be->dlv_page(st, after, now, limit, cb, arg);
+}
+
+int
+store_dlv_apply(struct store *st, const struct dlv_update *u, size_t n)
+{
+	return st->be->dlv_apply(st, u, n);
+}
+
+int
+store_dlv_receipt(struct store *st, const char *id, bool by_provider,
+    bool delivered)
+{
+	return st->be->dlv_receipt(st, id, by_provider, delivered);
+}

@@ -122,6 +122,15 @@ struct store_backend {
 	int	(*alert_recipients)(struct store *st, int64_t id, int state,
 		    struct json_t **out);
 	int	(*alert_cancel)(struct store *st, int64_t id, size_t *cancelled);
+	int	(*alert_brief)(struct store *st, int64_t id,
+		    struct alert_brief *out);
+	int	(*dlv_page)(struct store *st, const struct dlv_cursor *after,
+		    int64_t now, size_t limit,
+		    int (*cb)(struct dlv_row *row, void *arg), void *arg);
+	int	(*dlv_apply)(struct store *st, const struct dlv_update *u,
+		    size_t n);
+	int	(*dlv_receipt)(struct store *st, const char *id,
+		    bool by_provider, bool delivered);
 	int	(*schema_version)(struct store *st);
 	int	(*check)(struct store *st);	/* cheap liveness probe */
 };
@@ -179,6 +188,21 @@ int store_alert_recipients(struct store *st, int64_t id, int state,
     struct json_t **out);
 /* Cancel it; *cancelled = recipients stopped; STORE_NOTFOUND. */
 int store_alert_cancel(struct store *st, int64_t id, size_t *cancelled);
+/* What the dispatcher needs of an alert (strings malloc'd); NOTFOUND. */
+int store_alert_brief(struct store *st, int64_t id, struct alert_brief *out);
+
+/*
+ * Due deliveries (next_at <= now) after the cursor, in send order, at most
+ * limit: cb owns each row it is handed (and frees it with dlv_row_free).
+ */
+int store_dlv_page(struct store *st, const struct dlv_cursor *after,
+    int64_t now, size_t limit, int (*cb)(struct dlv_row *row, void *arg),
+    void *arg);
+/* Write the outcomes of send attempts. */
+int store_dlv_apply(struct store *st, const struct dlv_update *u, size_t n);
+/* A receipt for a delivery (by our id or the provider's); NOTFOUND. */
+int store_dlv_receipt(struct store *st, const char *id, bool by_provider,
+    bool delivered);
 int store_schema_version(struct store *st);
 int store_check(struct store *st);
 

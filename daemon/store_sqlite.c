@@ -431,6 +431,10 @@ const struct store_backend store_sqlite = {
 	.alert_get = sqlite_alert_get,
 	.alert_recipients = sqlite_alert_recipients,
 	.alert_cancel = sqlite_alert_cancel,
+	.alert_brief = sqlite_alert_brief,
+	.dlv_page = sqlite_dlv_page,
+	.dlv_apply = sqlite_dlv_apply,
+	.dlv_receipt = sqlite_dlv_receipt,
 	.schema_version = sqlite_schema_version,
 	.check = sqlite_check,
 };

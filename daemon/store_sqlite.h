@@ -65,5 +65,14 @@ int sqlite_alert_get(struct store *st, int64_t id, struct json_t **out);
 int sqlite_alert_recipients(struct store *st, int64_t id, int state,
     struct json_t **out);
 int sqlite_alert_cancel(struct store *st, int64_t id, size_t *cancelled);
+int sqlite_alert_brief(struct store *st, int64_t id, struct alert_brief *out);
+
+/* store_sqlite_dlv.c */
+int sqlite_dlv_page(struct store *st, const struct dlv_cursor *after,
+    int64_t now, size_t limit, int (*cb)(struct dlv_row *row, void *arg),
+    void *arg);
+int sqlite_dlv_apply(struct store *st, const struct dlv_update *u, size_t n);
+int sqlite_dlv_receipt(struct store *st, const char *id, bool by_provider,
+    bool delivered);
 
 #endif

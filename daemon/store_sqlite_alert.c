@@ -578,5 +578,16 @@ sqlite_alert_cancel(struct store *st, int64_t id, size_t *cancelled)
 	if (rc == SQLITE_DONE)
 		*cancelled = (size_t)sqlite3_changes(s->db);
 	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return sqlite_fail(s, rc, "cancel");
+	/* Queued sends stop; the partial index holds only queued rows. */
+	if (sqlite_prepare(s, "UPDATE deliveries SET state = ?2, updated_at = ?3 "
+	    "WHERE state = 0 AND alert_id = ?1", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int(stmt, 2, DLV_CANCELLED);
+	sqlite3_bind_int64(stmt, 3, sqlite_now_ms());
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
 	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "cancel");
 }

@@ -9,6 +9,7 @@
  * export nothing else.
  *
  * Plugins do no I/O of their own.  They turn messages into HTTP requests
+ * (or, for the file channel, into lines the host appends to a file)
  * and hand them to the host (sz_host.http), which runs them on the daemon's
  * one libcurl multi handle inside the event loop; they turn HTTP answers
  * into outcomes they report back (sz_host.outcome); they parse the
@@ -220,6 +221,13 @@ struct sz_host {
 	/* An SMS reply from a phone (11 digits after normalising). */
 	int	(*reply)(struct sz_chan *chan, const char *phone,
 		    const char *text);
+
+	/*
+	 * Append data to the file the channel's "path" setting names (the
+	 * file channel, for demos and offline drills).  The host does the
+	 * write; 0, or -1 with errno.
+	 */
+	int	(*file_append)(struct sz_chan *chan, const char *data, size_t len);
 };
 
 /* A plugin: exported as `const struct sz_plugin sanzhang_plugin`. */

@@ -31,6 +31,9 @@ import pytest
 
 SANZHANGD = os.path.abspath(os.environ.get("SANZHANGD", "./sanzhangd"))
 SANZHANGCTL = os.path.abspath(os.environ.get("SANZHANGCTL", "./sanzhangctl"))
+# The channel plugins of the build (libtool keeps the .so in .libs).
+PLUGIN_DIR = os.path.abspath(os.environ.get("SANZHANG_PLUGIN_DIR",
+                                            "./plugins/.libs"))
 SRCDIR = os.environ.get("SRCDIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -290,6 +293,7 @@ def config_text(state_dir, port, sock, tokens=TOKENS, extra="",
         'control_socket = "%s";' % sock,
         'public_url = "http://127.0.0.1:%d";' % port,
         'log_level = "%s";' % log_level,
+        'plugin_dir = "%s";' % PLUGIN_DIR,
         # Every role routed to a file channel, so alerts can be created.
         'channels = ( { name = "file"; plugin = "file"; path = "%s"; } );'
         % os.path.join(state_dir, "messages.jsonl"),

@@ -1,0 +1,144 @@
+/*
+ * acktoken.c - acknowledgement tokens: recipient id + truncated HMAC.
+ */
+#include "acktoken.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define ACKTOKEN_MAC_LEN	12	/* 96 bits */
+
+static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+static int
+acktoken_key_create(const char *path, struct acktoken_key *key)
+{
+	int fd;
+	ssize_t n;
+
+	if (getrandom(key->k, sizeof(key->k), 0) != (ssize_t)sizeof(key->k))
+		return -1;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	n = write(fd, key->k, sizeof(key->k));
+	if (n != (ssize_t)sizeof(key->k) || fsync(fd) != 0) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return close(fd);
+}
+
+int
+acktoken_key_load(const char *state_dir, struct acktoken_key *key, char *err,
+    size_t errlen)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ack.key", state_dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT && acktoken_key_create(path, key) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, key->k, sizeof(key->k));
+	close(fd);
+	if (n != (ssize_t)sizeof(key->k)) {
+		snprintf(err, errlen, "%s: not a %d-byte key", path,
+		    ACKTOKEN_KEY_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+acktoken_mac(const struct acktoken_key *key, uint64_t id,
+    unsigned char mac[ACKTOKEN_MAC_LEN])
+{
+	unsigned char msg[8], full[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	for (int i = 0; i < 8; i++)
+		msg[i] = (unsigned char)(id >> (56 - 8 * i));
+	HMAC(EVP_sha256(), key->k, sizeof(key->k), msg, sizeof(msg), full, &len);
+	memcpy(mac, full, ACKTOKEN_MAC_LEN);
+}
+
+/* Bytes to base32, 5 bits a character. */
+static size_t
+acktoken_b32(const unsigned char *in, size_t n, char *out)
+{
+	size_t o = 0;
+	unsigned int acc = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		acc = (acc << 8) | in[i];
+		bits += 8;
+		while (bits >= 5) {
+			out[o++] = b32[(acc >> (bits - 5)) & 31];
+			bits -= 5;
+		}
+	}
+	if (bits > 0)
+		out[o++] = b32[(acc << (5 - bits)) & 31];
+	out[o] = '\0';
+	return o;
+}
+
+void
+acktoken_make(const struct acktoken_key *key, int64_t recipient,
+    char out[ACKTOKEN_MAX])
+{
+	unsigned char raw[8 + ACKTOKEN_MAC_LEN];
+	uint64_t id = (uint64_t)recipient;
+
+	for (int i = 0; i < 8; i++)
+		raw[i] = (unsigned char)(id >> (56 - 8 * i));
+	acktoken_mac(key, id, raw + 8);
+	acktoken_b32(raw, sizeof(raw), out);
+}
+
+int64_t
+acktoken_check(const struct acktoken_key *key, const char *token)
+{
+	char want[ACKTOKEN_MAX];
+	uint64_t id = 0;
+	unsigned int acc = 0;
+	int bits = 0;
+	size_t n = 0;
+
+	if (strlen(token) != 32)
+		return -1;
+	/* The first 64 bits of the decoded token are the id. */
+	for (const char *p = token; *p && n < 8; p++) {
+		const char *c = strchr(b32, *p);
+
+		if (c == NULL || *p == '\0')
+			return -1;
+		acc = (acc << 5) | (unsigned int)(c - b32);
+		bits += 5;
+		if (bits >= 8) {
+			id = (id << 8) | ((acc >> (bits - 8)) & 0xff);
+			bits -= 8;
+			n++;
+		}
+	}
+	if (id > INT64_MAX)
+		return -1;
+	acktoken_make(key, (int64_t)id, want);
+	if (CRYPTO_memcmp(want, token, 32) != 0)
+		return -1;
+	return (int64_t)id;
+}

@@ -1,0 +1,337 @@
+/*
+ * chan.c - channels at run time and the host side of the plugin ABI.
+ */
+#include "chan.h"
+#include "config.h"
+#include "daemon.h"
+#include "dispatch.h"
+#include "httpc.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- settings -------------------------------------------------------------- */
+
+static const config_setting_t *
+host_setting(struct sz_chan *c, const char *key)
+{
+	return config_setting_get_member(c->cfg->settings, key);
+}
+
+static const char *
+host_setting_string(struct sz_chan *c, const char *key)
+{
+	const config_setting_t *s = host_setting(c, key);
+
+	return s != NULL ? config_setting_get_string(s) : NULL;
+}
+
+static long long
+host_setting_int(struct sz_chan *c, const char *key, long long def)
+{
+	const config_setting_t *s = host_setting(c, key);
+
+	return s != NULL ? config_setting_get_int64(s) : def;
+}
+
+static bool
+host_setting_bool(struct sz_chan *c, const char *key, bool def)
+{
+	const config_setting_t *s = host_setting(c, key);
+
+	return s != NULL ? config_setting_get_bool(s) != 0 : def;
+}
+
+static double
+host_setting_float(struct sz_chan *c, const char *key, double def)
+{
+	const config_setting_t *s = host_setting(c, key);
+
+	if (s == NULL)
+		return def;
+	return config_setting_type(s) == CONFIG_TYPE_FLOAT ?
+	    config_setting_get_float(s) : (double)config_setting_get_int64(s);
+}
+
+static const char *
+host_channel_name(struct sz_chan *c)
+{
+	return c->cfg->name;
+}
+
+static const char *
+host_inbound_url(struct sz_chan *c)
+{
+	return c->inbound_url;
+}
+
+/* ---- logging ----------------------------------------------------------------- */
+
+static void
+host_log(struct sz_chan *c, enum sz_log_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	switch (level) {
+	case SZ_LOG_ERROR: log_error("channel %s: %s", c->cfg->name, msg); break;
+	case SZ_LOG_WARN: log_warnx("channel %s: %s", c->cfg->name, msg); break;
+	case SZ_LOG_INFO: log_info("channel %s: %s", c->cfg->name, msg); break;
+	default: log_debug("channel %s: %s", c->cfg->name, msg); break;
+	}
+}
+
+/* ---- HTTP -------------------------------------------------------------------- */
+
+struct host_http {
+	struct sz_chan	*c;
+	sz_http_done	 done;
+	void		*arg;
+};
+
+static const char *
+host_resp_header(const struct sz_http_resp *resp, const char *name)
+{
+	return httpc_resp_header(resp->priv, name);
+}
+
+static void
+host_http_done(const struct httpc_resp *hr, void *arg)
+{
+	struct host_http *h = arg;
+	struct sz_http_resp resp = {
+		.status = hr->status,
+		.transport_error = hr->curl_code,
+		.error = hr->error,
+		.body = hr->body,
+		.body_len = hr->body_len,
+		.header = host_resp_header,
+		.priv = hr,
+	};
+
+	h->done(h->arg, &resp);
+	free(h);
+}
+
+static int
+host_http(struct sz_chan *c, const struct sz_http_req *req, sz_http_done done,
+    void *arg)
+{
+	struct host_http *h = malloc(sizeof(*h));
+	struct httpc_req r = {
+		.method = req->method, .url = req->url, .headers = req->headers,
+		.n_headers = req->n_headers, .body = req->body,
+		.body_len = req->body_len, .timeout_ms = req->timeout_ms,
+	};
+
+	if (h == NULL)
+		return -1;
+	h->c = c;
+	h->done = done;
+	h->arg = arg;
+	if (httpc_send(c->d->httpc, &r, host_http_done, h) != 0) {
+		free(h);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- outcomes, receipts, replies ----------------------------------------------- */
+
+static void
+host_outcome(struct sz_chan *c, const char *msg_id, enum sz_outcome outcome,
+    const char *provider_id, int retry_after, const char *why)
+{
+	dispatch_outcome(c->dp, c, msg_id, outcome, provider_id, retry_after,
+	    why);
+}
+
+static int
+host_receipt(struct sz_chan *c, const char *id, bool by_provider,
+    enum sz_receipt state, const char *why)
+{
+	if (state == SZ_RECEIPT_ACCEPTED)
+		return 0;
+	return dispatch_receipt(c->dp, c, id, by_provider,
+	    state == SZ_RECEIPT_DELIVERED, why);
+}
+
+static int
+host_reply(struct sz_chan *c, const char *phone, const char *text)
+{
+	char masked[16];
+
+	/* Acknowledging by SMS reply arrives with the acknowledgements. */
+	log_info("channel %s: reply from %s not handled yet (%zu bytes)",
+	    c->cfg->name, log_phone(phone, masked, sizeof(masked)),
+	    strlen(text));
+	return 0;
+}
+
+/*
+ * The file channel's append: one small write with O_APPEND, so lines from
+ * one call are never interleaved with another's.
+ */
+static int
+host_file_append(struct sz_chan *c, const char *data, size_t len)
+{
+	const char *path = host_setting_string(c, "path");
+	ssize_t n;
+	int fd, e;
+
+	if (path == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640)) < 0)
+		return -1;
+	n = write(fd, data, len);
+	e = errno;
+	close(fd);
+	if (n != (ssize_t)len) {
+		errno = n < 0 ? e : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+static const struct sz_host chan_host = {
+	.abi = SZ_PLUGIN_ABI,
+	.log = host_log,
+	.setting_string = host_setting_string,
+	.setting_int = host_setting_int,
+	.setting_bool = host_setting_bool,
+	.setting_float = host_setting_float,
+	.channel_name = host_channel_name,
+	.inbound_url = host_inbound_url,
+	.http = host_http,
+	.outcome = host_outcome,
+	.receipt = host_receipt,
+	.reply = host_reply,
+	.file_append = host_file_append,
+};
+
+/* ---- the set ------------------------------------------------------------------- */
+
+static int
+chan_open_one(struct sz_chan *c, struct chan_set *cs, char *err, size_t errlen)
+{
+	const struct config *cfg = c->d->cfg;
+	const struct plugin_mod *m;
+	char perr[256] = "";
+
+	m = plugin_get(&cs->plugins, cfg->plugin_dir, c->cfg->plugin, err, errlen);
+	if (m == NULL)
+		return -1;
+	if (plugin_check_settings(m->p, c->cfg, cfg->file, err, errlen) != 0)
+		return -1;
+	c->plugin = m->p;
+	c->batch = m->p->max_batch;
+	if (c->cfg->batch > 0 && (unsigned)c->cfg->batch < c->batch)
+		c->batch = (unsigned)c->cfg->batch;
+	snprintf(c->inbound_url, sizeof(c->inbound_url), "%s/v1/inbound/%s",
+	    cfg->public_url, c->cfg->name);
+	c->tokens = c->cfg->rate > 0 ? c->cfg->rate : 0;
+	clock_gettime(CLOCK_MONOTONIC, &c->refilled);
+	if (m->p->open(&chan_host, c, &c->state, perr, sizeof(perr)) != 0) {
+		snprintf(err, errlen, "%s:%d: channel '%s' (plugin %s): %s",
+		    cfg->file, c->cfg->line, c->cfg->name, m->p->name,
+		    perr[0] ? perr : "cannot open");
+		c->plugin = NULL;
+		return -1;
+	}
+	log_info("channel %s: plugin %s, batch %u, rate %g/s, concurrency %d",
+	    c->cfg->name, m->p->name, c->batch, c->cfg->rate,
+	    c->cfg->concurrency);
+	return 0;
+}
+
+int
+chan_open_all(struct chan_set *cs, struct daemon *d, struct dispatch *dp,
+    char *err, size_t errlen)
+{
+	const struct config *cfg = d->cfg;
+
+	memset(cs, 0, sizeof(*cs));
+	if (cfg->n_channels == 0)
+		return 0;
+	if ((cs->v = calloc(cfg->n_channels, sizeof(*cs->v))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_channels; i++) {
+		struct sz_chan *c = &cs->v[cs->n++];
+
+		c->d = d;
+		c->dp = dp;
+		c->cfg = &cfg->channels[i];
+		if (chan_open_one(c, cs, err, errlen) != 0) {
+			chan_close_all(cs);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+chan_close_all(struct chan_set *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (cs->v[i].plugin != NULL && cs->v[i].plugin->close != NULL)
+			cs->v[i].plugin->close(cs->v[i].state);
+	free(cs->v);
+	cs->v = NULL;
+	cs->n = 0;
+	plugin_set_free(&cs->plugins);
+}
+
+struct sz_chan *
+chan_find(struct chan_set *cs, const char *name)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (strcmp(cs->v[i].cfg->name, name) == 0)
+			return &cs->v[i];
+	return NULL;
+}
+
+unsigned
+chan_budget(struct sz_chan *c)
+{
+	struct timespec now;
+	double dt, cap;
+	int room = c->cfg->concurrency - c->inflight;
+
+	if (room <= 0)
+		return 0;
+	if (c->cfg->rate <= 0)
+		return (unsigned)room;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	dt = (double)(now.tv_sec - c->refilled.tv_sec) +
+	    (double)(now.tv_nsec - c->refilled.tv_nsec) / 1e9;
+	c->refilled = now;
+	/* A second's worth, and at least one full batch, may be saved up. */
+	cap = c->cfg->rate > c->batch ? c->cfg->rate : c->batch;
+	c->tokens += dt * c->cfg->rate;
+	if (c->tokens > cap)
+		c->tokens = cap;
+	return c->tokens < room ? (unsigned)c->tokens : (unsigned)room;
+}
+
+void
+chan_spend(struct sz_chan *c, unsigned n)
+{
+	c->inflight += (int)n;
+	if (c->cfg->rate > 0)
+		c->tokens -= n;
+}

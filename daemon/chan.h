@@ -1,0 +1,56 @@
+/*
+ * chan.h - configured channels at run time: each one's plugin instance,
+ * send rate (a token bucket) and concurrency, and the host functions
+ * (struct sz_host) its plugin calls.
+ */
+#ifndef SANZHANG_CHAN_H
+#define SANZHANG_CHAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <sanzhang/plugin.h>
+
+#include "plugin.h"
+
+struct cfg_channel;
+struct daemon;
+struct dispatch;
+
+/* One configured channel (the ABI's opaque struct sz_chan). */
+struct sz_chan {
+	struct daemon			*d;
+	struct dispatch			*dp;
+	const struct cfg_channel	*cfg;
+	const struct sz_plugin		*plugin;
+	void				*state;		/* the plugin's */
+	char				 inbound_url[512];
+	unsigned			 batch;		/* messages per send() */
+	int				 inflight;	/* messages being sent */
+	double				 tokens;	/* rate budget now */
+	struct timespec			 refilled;
+};
+
+/* All channels of the running config. */
+struct chan_set {
+	struct plugin_set	 plugins;
+	struct sz_chan		*v;
+	size_t			 n;
+};
+
+/*
+ * Load every channel's plugin, check its settings and open it.  Errors
+ * name the config file and line; nothing is left open on failure.
+ */
+int chan_open_all(struct chan_set *cs, struct daemon *d, struct dispatch *dp,
+    char *err, size_t errlen);
+void chan_close_all(struct chan_set *cs);
+struct sz_chan *chan_find(struct chan_set *cs, const char *name);
+
+/* Refill the token bucket; how many messages it may send now. */
+unsigned chan_budget(struct sz_chan *c);
+/* Take n messages from the budget. */
+void chan_spend(struct sz_chan *c, unsigned n);
+
+#endif

@@ -1,0 +1,816 @@
+/*
+ * dispatch.c - the sender loop: page in, send out, write back.
+ *
+ * A job is one queued delivery in memory: READY in the send queue, SENDING
+ * while its plugin has it, SETTLING until its outcome is committed.  Every
+ * job is in the id table from the moment it is read until that commit, so
+ * a page read in the meantime never yields it twice.
+ */
+#include "dispatch.h"
+#include "alert.h"
+#include "chan.h"
+#include "compose.h"
+#include "config.h"
+#include "daemon.h"
+#include "dbq.h"
+#include "httpc.h"
+#include "log.h"
+#include "message.h"
+#include "store.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#define DISPATCH_PAGE		1000	/* deliveries read at once */
+#define DISPATCH_LOW		500	/* read more below this many READY */
+#define DISPATCH_TICK_MS	20
+#define DISPATCH_IDLE_MS	250	/* re-scan an exhausted queue this often */
+#define DISPATCH_MAX_TRIES	5	/* per channel, then the next channel */
+#define DISPATCH_BACKOFF_S	5	/* first retry; doubles, +-25% jitter */
+#define DISPATCH_BACKOFF_MAX_S	600
+#define DISPATCH_LOOKAHEAD	256	/* jobs scanned to fill one batch */
+#define DISPATCH_ALERTS		64	/* alerts remembered */
+
+enum job_state { JOB_READY, JOB_SENDING, JOB_SETTLING };
+
+struct job {
+	TAILQ_ENTRY(job)	 q;
+	struct dlv_row		*row;
+	enum job_state		 st;
+	struct sz_chan		*chan;
+	struct composed		 msg;
+	char			 id[24];
+};
+
+TAILQ_HEAD(jobq, job);
+
+struct cached_alert {
+	int64_t			 id;
+	struct alert_brief	 b;
+};
+
+/* One page read by a reader thread. */
+struct page {
+	struct dispatch		*dp;
+	struct dlv_cursor	 after;
+	int64_t			 now;
+	struct dlv_row		**rows;
+	size_t			 n, cap;
+	struct cached_alert	 alerts[DISPATCH_ALERTS];
+	size_t			 n_alerts;
+};
+
+/* Outcomes on their way to the writer, with the jobs they settle. */
+struct flush {
+	struct dispatch		*dp;
+	struct dlv_update	*u;
+	size_t			 n;
+	struct jobq		 jobs;
+};
+
+struct dispatch {
+	struct daemon		*d;
+	struct chan_set		 chans;
+	struct event		*tick;
+	struct jobq		 ready;
+	size_t			 n_ready;
+	struct jobq		 settling;	/* outcome known, not yet written */
+	size_t			 n_sending, n_settling;
+	struct job		**table;	/* open addressing by delivery id */
+	size_t			 table_cap, table_n;
+	struct dlv_update	*pending;	/* outcomes to write */
+	size_t			 n_pending, cap_pending;
+	struct dlv_cursor	 cursor;
+	bool			 fetching;
+	bool			 stopping;
+	int64_t			 exhausted_at;	/* last time a page came up short */
+	int			 flushes;	/* writer jobs in flight */
+	struct cached_alert	 alerts[DISPATCH_ALERTS];
+	size_t			 n_alerts;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the id table ------------------------------------------------------------ */
+
+static size_t
+slot_of(const struct dispatch *dp, int64_t id)
+{
+	return ((uint64_t)id * 11400714819323198485ull) & (dp->table_cap - 1);
+}
+
+static struct job *
+table_get(const struct dispatch *dp, int64_t id)
+{
+	if (dp->table_cap == 0)
+		return NULL;
+	for (size_t i = slot_of(dp, id); dp->table[i] != NULL;
+	    i = (i + 1) & (dp->table_cap - 1))
+		if (dp->table[i]->row->id == id)
+			return dp->table[i];
+	return NULL;
+}
+
+static int table_put(struct dispatch *dp, struct job *j);
+
+static int
+table_grow(struct dispatch *dp)
+{
+	struct job **old = dp->table;
+	size_t cap = dp->table_cap, n = dp->table_n;
+
+	dp->table_cap = cap ? cap * 2 : 4096;
+	if ((dp->table = calloc(dp->table_cap, sizeof(*dp->table))) == NULL) {
+		dp->table = old;
+		dp->table_cap = cap;
+		return -1;
+	}
+	dp->table_n = 0;
+	for (size_t i = 0; i < cap; i++)
+		if (old[i] != NULL)
+			table_put(dp, old[i]);
+	free(old);
+	(void)n;
+	return 0;
+}
+
+static int
+table_put(struct dispatch *dp, struct job *j)
+{
+	size_t i;
+
+	if ((dp->table_n + 1) * 2 > dp->table_cap && table_grow(dp) != 0)
+		return -1;
+	for (i = slot_of(dp, j->row->id); dp->table[i] != NULL;
+	    i = (i + 1) & (dp->table_cap - 1))
+		;
+	dp->table[i] = j;
+	dp->table_n++;
+	return 0;
+}
+
+/* Remove with backward shift, so lookups need no tombstones. */
+static void
+table_del(struct dispatch *dp, int64_t id)
+{
+	size_t mask = dp->table_cap - 1, i = slot_of(dp, id), j;
+
+	while (dp->table[i] != NULL && dp->table[i]->row->id != id)
+		i = (i + 1) & mask;
+	if (dp->table[i] == NULL)
+		return;
+	dp->table[i] = NULL;
+	dp->table_n--;
+	for (j = (i + 1) & mask; dp->table[j] != NULL; j = (j + 1) & mask) {
+		size_t home = slot_of(dp, dp->table[j]->row->id);
+
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			dp->table[i] = dp->table[j];
+			dp->table[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+static void
+job_free(struct dispatch *dp, struct job *j)
+{
+	table_del(dp, j->row->id);
+	composed_free(&j->msg);
+	dlv_row_free(j->row);
+	free(j);
+}
+
+/* ---- alerts ---------------------------------------------------------------------- */
+
+static struct cached_alert *
+alert_find(struct dispatch *dp, int64_t id)
+{
+	for (size_t i = 0; i < dp->n_alerts; i++)
+		if (dp->alerts[i].id == id)
+			return &dp->alerts[i];
+	return NULL;
+}
+
+/* Remember what a page read; the newest copy wins (cancel, expiry). */
+static void
+alert_remember(struct dispatch *dp, struct cached_alert *a)
+{
+	struct cached_alert *c = alert_find(dp, a->id);
+
+	if (c == NULL && dp->n_alerts == DISPATCH_ALERTS) {
+		/* Forget the oldest: it will be read again if needed. */
+		alert_brief_free(&dp->alerts[0].b);
+		memmove(&dp->alerts[0], &dp->alerts[1],
+		    (DISPATCH_ALERTS - 1) * sizeof(dp->alerts[0]));
+		dp->n_alerts--;
+	}
+	if (c == NULL)
+		c = &dp->alerts[dp->n_alerts++];
+	else
+		alert_brief_free(&c->b);
+	*c = *a;
+	a->b.title = a->b.body = NULL;
+}
+
+/* ---- outcomes ------------------------------------------------------------------- */
+
+static struct dlv_update *
+update_new(struct dispatch *dp, const struct job *j, int result)
+{
+	struct dlv_update *u;
+
+	if (dp->n_pending == dp->cap_pending) {
+		size_t cap = dp->cap_pending ? dp->cap_pending * 2 : 1024;
+		struct dlv_update *v = realloc(dp->pending, cap * sizeof(*v));
+
+		if (v == NULL)
+			return NULL;
+		dp->pending = v;
+		dp->cap_pending = cap;
+	}
+	u = &dp->pending[dp->n_pending++];
+	memset(u, 0, sizeof(*u));
+	u->id = j->row->id;
+	u->recipient_id = j->row->recipient_id;
+	u->alert_id = j->row->alert_id;
+	u->priority = j->row->priority;
+	u->result = result;
+	return u;
+}
+
+/* The channel after this one in the recipient's routing, or "". */
+static void
+next_channel(struct dispatch *dp, const struct dlv_row *r, char *out,
+    size_t len)
+{
+	const struct config *cfg = dp->d->cfg;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < cfg->n_routing; i++) {
+		const struct cfg_route *rt = &cfg->routing[i];
+
+		if (roster_role_parse(rt->role) != r->role)
+			continue;
+		for (size_t k = 0; k + 1 < rt->n_channels; k++)
+			if (strcmp(rt->channels[k], r->channel) == 0)
+				snprintf(out, len, "%s", rt->channels[k + 1]);
+	}
+}
+
+static int64_t
+backoff_ms(int attempts, int retry_after)
+{
+	int64_t s = DISPATCH_BACKOFF_S;
+
+	for (int i = 1; i < attempts && s < DISPATCH_BACKOFF_MAX_S; i++)
+		s *= 2;
+	if (s > DISPATCH_BACKOFF_MAX_S)
+		s = DISPATCH_BACKOFF_MAX_S;
+	s = s * 1000 * (75 + random() % 51) / 100;
+	if (retry_after > 0 && retry_after * 1000LL > s)
+		s = retry_after * 1000LL;
+	return s;
+}
+
+/* Record a job's outcome and move it to SETTLING. */
+static void
+job_settle(struct dispatch *dp, struct job *j, enum sz_outcome o,
+    const char *provider_id, int retry_after, const char *why)
+{
+	int tries = j->row->attempts + 1;
+	struct dlv_update *u;
+	int result;
+
+	if (o == SZ_ACCEPTED)
+		result = DLV_R_ACCEPTED;
+	else if (o == SZ_RETRY && tries < DISPATCH_MAX_TRIES)
+		result = DLV_R_RETRY;
+	else
+		result = DLV_R_FAILED;
+	if ((u = update_new(dp, j, result)) == NULL) {
+		/* Unrecorded: the delivery stays queued and is sent again. */
+		log_warnx("dispatch: out of memory; delivery %s will be retried",
+		    j->id);
+	} else {
+		snprintf(u->provider_id, sizeof(u->provider_id), "%s",
+		    provider_id ? provider_id : "");
+		snprintf(u->error, sizeof(u->error), "%s", why ? why : "");
+		if (result == DLV_R_RETRY)
+			u->next_at = now_ms() + backoff_ms(tries, retry_after);
+		if (result == DLV_R_FAILED)
+			next_channel(dp, j->row, u->fallback, sizeof(u->fallback));
+		if (result != DLV_R_ACCEPTED)
+			log_info("dispatch: delivery %s on %s: %s (%s)%s%s", j->id,
+			    j->row->channel, result == DLV_R_RETRY ? "retry" :
+			    "failed", why ? why : "?", u->fallback[0] ?
+			    ", next channel " : "", u->fallback);
+	}
+	if (j->st == JOB_SENDING) {
+		dp->n_sending--;
+		if (j->chan != NULL)
+			j->chan->inflight--;
+	} else {
+		TAILQ_REMOVE(&dp->ready, j, q);
+		dp->n_ready--;
+	}
+	j->st = JOB_SETTLING;
+	TAILQ_INSERT_TAIL(&dp->settling, j, q);
+	dp->n_settling++;
+}
+
+void
+dispatch_outcome(struct dispatch *dp, struct sz_chan *c, const char *msg_id,
+    enum sz_outcome outcome, const char *provider_id, int retry_after,
+    const char *why)
+{
+	struct job *j = table_get(dp, strtoll(msg_id, NULL, 10));
+
+	if (j == NULL || j->st != JOB_SENDING || j->chan != c) {
+		log_warnx("channel %s: outcome for unknown message %.32s",
+		    c->cfg->name, msg_id);
+		return;
+	}
+	job_settle(dp, j, outcome, provider_id, retry_after, why);
+}
+
+static int
+flush_run(struct store *st, void *arg)
+{
+	struct flush *f = arg;
+
+	return store_dlv_apply(st, f->u, f->n);
+}
+
+static void
+flush_done(int rc, void *arg)
+{
+	struct flush *f = arg;
+	struct dispatch *dp = f->dp;
+	struct job *j;
+
+	if (rc != STORE_OK)
+		log_warnx("dispatch: could not record %zu outcomes; those "
+		    "deliveries will be sent again", f->n);
+	while ((j = TAILQ_FIRST(&f->jobs)) != NULL) {
+		TAILQ_REMOVE(&f->jobs, j, q);
+		job_free(dp, j);
+	}
+	dp->flushes--;
+	free(f->u);
+	free(f);
+}
+
+static void
+flush_outcomes(struct dispatch *dp)
+{
+	struct flush *f;
+
+	if (dp->n_settling == 0)
+		return;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return;
+	f->dp = dp;
+	f->u = dp->pending;
+	f->n = dp->n_pending;
+	TAILQ_INIT(&f->jobs);
+	TAILQ_CONCAT(&f->jobs, &dp->settling, q);
+	dp->n_settling = 0;
+	dp->pending = NULL;
+	dp->n_pending = dp->cap_pending = 0;
+	dp->flushes++;
+	if (dbq_submit(dp->d->writer, flush_run, flush_done, f, 0) != 0)
+		flush_done(STORE_ERROR, f);
+}
+
+/* ---- sending -------------------------------------------------------------------- */
+
+static const char *
+template_of(const struct config *cfg, int kind)
+{
+	for (size_t i = 0; i < cfg->n_templates; i++)
+		if (strcmp(cfg->templates[i].kind, alert_kind_name(kind)) == 0)
+			return cfg->templates[i].text;
+	return message_default_template(kind);
+}
+
+/* Render a job's message for its channel; -1 settles it as failed. */
+static int
+job_compose(struct dispatch *dp, struct job *j, const struct cached_alert *a)
+{
+	struct compose_in in = {
+		.row = j->row, .alert = &a->b,
+		.tmpl = template_of(dp->d->cfg, a->b.kind),
+		.public_url = dp->d->cfg->public_url, .key = &dp->d->ackkey,
+		.target_key = j->chan->plugin->name,
+	};
+	char err[256];
+
+	if (j->msg.text != NULL)
+		return 0;
+	if (compose(&in, &j->msg, err, sizeof(err)) == 0)
+		return 0;
+	job_settle(dp, j, SZ_FAILED, NULL, 0, err);
+	return -1;
+}
+
+/* Prepare a READY job; false when it was settled or dropped instead. */
+static bool
+job_prepare(struct dispatch *dp, struct job *j)
+{
+	struct cached_alert *a = alert_find(dp, j->row->alert_id);
+
+	if (a == NULL || !a->b.active) {
+		/* Cancelled: the store already marked it; just forget it. */
+		TAILQ_REMOVE(&dp->ready, j, q);
+		dp->n_ready--;
+		job_free(dp, j);
+		return false;
+	}
+	if (j->chan == NULL &&
+	    (j->chan = chan_find(&dp->chans, j->row->channel)) == NULL) {
+		job_settle(dp, j, SZ_FAILED, NULL, 0, "channel not configured");
+		return false;
+	}
+	return job_compose(dp, j, a) == 0;
+}
+
+/* Hand the plugin j and later READY jobs of its channel with its text. */
+static void
+send_batch(struct dispatch *dp, struct job *j, unsigned budget)
+{
+	struct sz_chan *c = j->chan;
+	const struct sz_msg *ptrs[512];
+	struct sz_msg msgs[512];
+	struct job *batch[512], *k, *next;
+	unsigned n = 0, limit = c->batch < budget ? c->batch : budget;
+	int scanned = 0;
+
+	if (limit > 512)
+		limit = 512;
+	for (k = j; k != NULL && n < limit && scanned++ < DISPATCH_LOOKAHEAD;
+	    k = next) {
+		next = TAILQ_NEXT(k, q);
+		if (k != j && (k->chan != c || k->msg.text == NULL ||
+		    strcmp(k->msg.text, j->msg.text) != 0))
+			continue;
+		batch[n++] = k;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		k = batch[i];
+		TAILQ_REMOVE(&dp->ready, k, q);
+		dp->n_ready--;
+		k->st = JOB_SENDING;
+		dp->n_sending++;
+		msgs[i] = (struct sz_msg){
+			.id = k->id, .phone = k->row->phone, .name = k->row->name,
+			.text = k->msg.text, .ack_url = k->msg.url,
+			.target = k->msg.target, .json = k->msg.json,
+		};
+		ptrs[i] = &msgs[i];
+	}
+	chan_spend(c, n);
+	if (c->plugin->send(c->state, c, ptrs, n) != 0) {
+		for (unsigned i = 0; i < n; i++)
+			if (batch[i]->st == JOB_SENDING)
+				job_settle(dp, batch[i], SZ_RETRY, NULL, 0,
+				    "plugin could not send");
+	}
+}
+
+static void
+send_ready(struct dispatch *dp)
+{
+	struct job *j, *next, *prev;
+	unsigned budget;
+
+	if (dp->stopping)
+		return;
+	/* Render first, so that batch partners' texts can be compared. */
+	for (j = TAILQ_FIRST(&dp->ready); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, q);
+		job_prepare(dp, j);
+	}
+	for (j = TAILQ_FIRST(&dp->ready); j != NULL; j = next) {
+		if ((budget = chan_budget(j->chan)) == 0) {
+			next = TAILQ_NEXT(j, q);
+			continue;
+		}
+		/* The batch takes j and later jobs only: prev stays put. */
+		prev = TAILQ_PREV(j, jobq, q);
+		send_batch(dp, j, budget);
+		next = prev != NULL ? TAILQ_NEXT(prev, q) : TAILQ_FIRST(&dp->ready);
+	}
+}
+
+/* ---- reading the queue ------------------------------------------------------------ */
+
+static int
+page_row(struct dlv_row *r, void *arg)
+{
+	struct page *pg = arg;
+
+	if (pg->n == pg->cap) {
+		size_t cap = pg->cap ? pg->cap * 2 : 256;
+		struct dlv_row **v = realloc(pg->rows, cap * sizeof(*v));
+
+		if (v == NULL) {
+			dlv_row_free(r);
+			return -1;
+		}
+		pg->rows = v;
+		pg->cap = cap;
+	}
+	pg->rows[pg->n++] = r;
+	return 0;
+}
+
+/* Reader thread: a page of due deliveries and their alerts. */
+static int
+page_run(struct store *st, void *arg)
+{
+	struct page *pg = arg;
+	int rc;
+
+	if ((rc = store_dlv_page(st, &pg->after, pg->now, DISPATCH_PAGE,
+	    page_row, pg)) != STORE_OK)
+		return rc;
+	for (size_t i = 0; i < pg->n; i++) {
+		int64_t id = pg->rows[i]->alert_id;
+		bool known = false;
+
+		for (size_t k = 0; k < pg->n_alerts && !known; k++)
+			known = pg->alerts[k].id == id;
+		if (known || pg->n_alerts == DISPATCH_ALERTS)
+			continue;
+		pg->alerts[pg->n_alerts].id = id;
+		if (store_alert_brief(st, id, &pg->alerts[pg->n_alerts].b) ==
+		    STORE_OK)
+			pg->n_alerts++;
+	}
+	return STORE_OK;
+}
+
+static void
+page_take(struct dispatch *dp, struct dlv_row *r)
+{
+	struct job *j;
+
+	if (table_get(dp, r->id) != NULL || (j = calloc(1, sizeof(*j))) == NULL) {
+		dlv_row_free(r);
+		return;
+	}
+	j->row = r;
+	j->st = JOB_READY;
+	snprintf(j->id, sizeof(j->id), "%lld", (long long)r->id);
+	if (table_put(dp, j) != 0) {
+		dlv_row_free(r);
+		free(j);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&dp->ready, j, q);
+	dp->n_ready++;
+}
+
+static void
+page_done(int rc, void *arg)
+{
+	struct page *pg = arg;
+	struct dispatch *dp = pg->dp;
+
+	dp->fetching = false;
+	for (size_t i = 0; i < pg->n_alerts; i++)
+		alert_remember(dp, &pg->alerts[i]);
+	for (size_t i = 0; i < pg->n; i++) {
+		if (i + 1 == pg->n) {
+			dp->cursor.priority = pg->rows[i]->priority;
+			dp->cursor.next_at = pg->rows[i]->next_at;
+			dp->cursor.id = pg->rows[i]->id;
+		}
+		page_take(dp, pg->rows[i]);
+	}
+	if (rc != STORE_OK || pg->n < DISPATCH_PAGE) {
+		/* Read to the end: start over, for retries now due. */
+		dp->cursor = (struct dlv_cursor){ .priority = -1 };
+		dp->exhausted_at = now_ms();
+	}
+	free(pg->rows);
+	free(pg);
+}
+
+static void
+maybe_fetch(struct dispatch *dp, bool woken)
+{
+	struct page *pg;
+	int64_t now = now_ms();
+
+	if (dp->fetching || dp->stopping || dp->n_ready >= DISPATCH_LOW)
+		return;
+	if (!woken && dp->cursor.priority < 0 &&
+	    now - dp->exhausted_at < DISPATCH_IDLE_MS)
+		return;
+	if ((pg = calloc(1, sizeof(*pg))) == NULL)
+		return;
+	pg->dp = dp;
+	pg->after = dp->cursor;
+	pg->now = now;
+	dp->fetching = true;
+	if (dbq_submit(dp->d->readers, page_run, page_done, pg, 0) != 0) {
+		dp->fetching = false;
+		free(pg);
+	}
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+static void
+dispatch_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch *dp = arg;
+
+	send_ready(dp);
+	flush_outcomes(dp);
+	maybe_fetch(dp, what == 0 || (what & EV_READ));
+}
+
+void
+dispatch_wake(struct dispatch *dp)
+{
+	if (dp != NULL) {
+		/* New work may sort before the cursor: read from the start. */
+		dp->cursor = (struct dlv_cursor){ .priority = -1 };
+		event_active(dp->tick, EV_READ, 0);
+	}
+}
+
+void
+dispatch_cancelled(struct dispatch *dp, int64_t alert_id)
+{
+	struct cached_alert *a;
+
+	if (dp != NULL && (a = alert_find(dp, alert_id)) != NULL)
+		a->b.active = false;
+}
+
+void
+dispatch_stop(struct dispatch *dp)
+{
+	dp->stopping = true;
+}
+
+size_t
+dispatch_busy(const struct dispatch *dp)
+{
+	return dp->n_sending + dp->n_settling + (size_t)dp->flushes +
+	    (dp->fetching ? 1 : 0);
+}
+
+size_t
+dispatch_queued(const struct dispatch *dp)
+{
+	return dp->table_n;
+}
+
+struct sz_chan *
+dispatch_channel(struct dispatch *dp, const char *name)
+{
+	return chan_find(&dp->chans, name);
+}
+
+/* ---- receipts --------------------------------------------------------------------- */
+
+struct receipt {
+	char		 id[128];
+	bool		 by_provider;
+	bool		 delivered;
+};
+
+static int
+receipt_run(struct store *st, void *arg)
+{
+	struct receipt *r = arg;
+
+	return store_dlv_receipt(st, r->id, r->by_provider, r->delivered);
+}
+
+static void
+receipt_done(int rc, void *arg)
+{
+	struct receipt *r = arg;
+
+	if (rc == STORE_NOTFOUND)
+		log_debug("dispatch: receipt for unknown delivery %.40s", r->id);
+	else if (rc != STORE_OK)
+		log_warnx("dispatch: could not record a receipt");
+	free(r);
+}
+
+int
+dispatch_receipt(struct dispatch *dp, struct sz_chan *c, const char *id,
+    bool by_provider, bool delivered, const char *why)
+{
+	struct receipt *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || strlen(id) >= sizeof(r->id)) {
+		free(r);
+		return -1;
+	}
+	strcpy(r->id, id);
+	r->by_provider = by_provider;
+	r->delivered = delivered;
+	if (!delivered)
+		log_info("channel %s: delivery %.40s failed: %s", c->cfg->name,
+		    id, why ? why : "no reason given");
+	if (dbq_submit(dp->d->writer, receipt_run, receipt_done, r, 0) != 0) {
+		free(r);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- life ----------------------------------------------------------------------- */
+
+struct dispatch *
+dispatch_new(struct daemon *d, char *err, size_t errlen)
+{
+	struct dispatch *dp = calloc(1, sizeof(*dp));
+	struct httpc_opts ho = { .max_total_connections = 256 };
+	struct timeval tv = { 0, DISPATCH_TICK_MS * 1000 };
+
+	if (dp == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	dp->d = d;
+	TAILQ_INIT(&dp->ready);
+	TAILQ_INIT(&dp->settling);
+	dp->cursor.priority = -1;
+	srandom((unsigned)now_ms());
+	if ((d->httpc = httpc_new(d->base, &ho)) == NULL) {
+		snprintf(err, errlen, "cannot start the HTTP client");
+		free(dp);
+		return NULL;
+	}
+	if (chan_open_all(&dp->chans, d, dp, err, errlen) != 0) {
+		httpc_free(d->httpc);
+		d->httpc = NULL;
+		free(dp);
+		return NULL;
+	}
+	dp->tick = event_new(d->base, -1, EV_PERSIST, dispatch_tick, dp);
+	if (dp->tick == NULL || event_add(dp->tick, &tv) != 0) {
+		snprintf(err, errlen, "cannot start the dispatcher");
+		dispatch_free(dp);
+		return NULL;
+	}
+	return dp;
+}
+
+void
+dispatch_free(struct dispatch *dp)
+{
+	struct job *j;
+
+	if (dp == NULL)
+		return;
+	dp->stopping = true;
+	if (dp->tick != NULL)
+		event_free(dp->tick);
+	/* Transfers end first (their plugins hear of it), then plugins close. */
+	httpc_free(dp->d->httpc);
+	dp->d->httpc = NULL;
+	chan_close_all(&dp->chans);
+	/* What is not written stays queued in the store: sent again later. */
+	while ((j = TAILQ_FIRST(&dp->ready)) != NULL) {
+		TAILQ_REMOVE(&dp->ready, j, q);
+		job_free(dp, j);
+	}
+	while ((j = TAILQ_FIRST(&dp->settling)) != NULL) {
+		TAILQ_REMOVE(&dp->settling, j, q);
+		job_free(dp, j);
+	}
+	for (size_t i = 0; i < dp->table_cap; i++)
+		if (dp->table[i] != NULL) {
+			j = dp->table[i];
+			dp->table[i] = NULL;
+			composed_free(&j->msg);
+			dlv_row_free(j->row);
+			free(j);
+		}
+	for (size_t i = 0; i < dp->n_alerts; i++)
+		alert_brief_free(&dp->alerts[i].b);
+	free(dp->table);
+	free(dp->pending);
+	free(dp);
+}

@@ -1,0 +1,48 @@
+/*
+ * dispatch.h - the sender: reads due deliveries from the store's queue in
+ * pages (emergencies first), renders each message, hands them to their
+ * channel's plugin within its rate, concurrency and batch size, and writes
+ * back what happened: sent, retried later with backoff and jitter, or
+ * failed over to the next channel of the recipient's routing.
+ *
+ * Nothing is marked in the store before it is sent: a delivery stays
+ * queued until its outcome is written, so a crash re-sends what was in
+ * flight under the same delivery id (at least once).
+ */
+#ifndef SANZHANG_DISPATCH_H
+#define SANZHANG_DISPATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sanzhang/plugin.h>
+
+struct daemon;
+struct dispatch;
+
+/* Load and open the channels and start sending; NULL and err on failure. */
+struct dispatch *dispatch_new(struct daemon *d, char *err, size_t errlen);
+/* New deliveries were queued: look now rather than at the next tick. */
+void dispatch_wake(struct dispatch *dp);
+/* An alert was cancelled: drop its messages not yet handed to a plugin. */
+void dispatch_cancelled(struct dispatch *dp, int64_t alert_id);
+/* Stop taking new work (a daemon stop); what is in flight finishes. */
+void dispatch_stop(struct dispatch *dp);
+/* Messages in flight or outcomes not yet written (a stop waits for 0). */
+size_t dispatch_busy(const struct dispatch *dp);
+/* Messages read from the queue and not yet settled. */
+size_t dispatch_queued(const struct dispatch *dp);
+void dispatch_free(struct dispatch *dp);
+
+/* The channel of this name, for inbound callbacks; NULL when unknown. */
+struct sz_chan *dispatch_channel(struct dispatch *dp, const char *name);
+
+/* From the host functions of chan.c. */
+void dispatch_outcome(struct dispatch *dp, struct sz_chan *c,
+    const char *msg_id, enum sz_outcome outcome, const char *provider_id,
+    int retry_after, const char *why);
+int dispatch_receipt(struct dispatch *dp, struct sz_chan *c, const char *id,
+    bool by_provider, bool delivered, const char *why);
+
+#endif
