@@ -407,6 +407,17 @@ def test_vacancy_of_a_targeted_building(daemons):
     assert made["recipients"] == 2, made
 
 
+def test_vacant_community_duty_officer_tells_the_street(ad):
+    # 东湖社区 has no duty officer
+    made = create(ad, alert_doc(targets=[DHC], roles=["duty_officer"]))
+    assert vacancy_set(made["vacancies"]) == \
+        [(DHC, "duty_officer", NH)], made
+    assert made["recipients"] == 0, made
+    made = create(ad, alert_doc(targets=[NHC], roles=["duty_officer"]))
+    assert made["vacancies"] == [], made
+    assert made["recipients"] == 1, made
+
+
 # ---- counts -----------------------------------------------------------------
 
 def test_counts_consistent_with_recipients(ad):
