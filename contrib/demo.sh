@@ -23,6 +23,8 @@ mkdir -p "$state"
 conf=$state/sanzhangd.conf
 sed -e "s|@STATE_DIR@|$state|g" -e "s|127.0.0.1:8787|127.0.0.1:$port|g" \
     "$top/etc/demo.conf" > "$conf"
+# The plugins of this build tree, not an installed copy.
+echo "plugin_dir = \"$build/plugins/.libs\";" >> "$conf"
 "$sanzhangd" -t -c "$conf"
 
 "$sanzhangd" -f -c "$conf" &
@@ -56,6 +58,20 @@ echo
 echo "== public posting (挂牌公示), first lines"
 ctl roster export --public | head -n 6
 ctl roster export --format html -o "$state/roster.html"
+echo
+echo "== a drill for grid G01 of 南湖社区 (file channel: $state/messages.log)"
+: > "$state/messages.log"
+sent=$(ctl alert send --kind drill --severity yellow --title 消防疏散演练 \
+    --body "11月30日10:00开展消防疏散演练，请单元长组织本单元居民参加。" \
+    --target 220104001001/G01 --response 收到 --response 已通知到户 \
+    --response 需要支援)
+echo "$sent"
+code=$(echo "$sent" | sed -n 's/^alert \(A[0-9A-Z]*\) .*/\1/p')
+sleep 1
+echo "-- who has it (counts by state):"
+ctl alert show "$code" | tail -n 3
+echo "-- the first two messages as the gateway got them:"
+head -n 2 "$state/messages.log"
 cat <<EOT
 
 sanzhangd is running (pid $pid), state in $state.

@@ -14,5 +14,6 @@ void api_alert_create(struct req *rq);
 void api_alert_list(struct req *rq);
 void api_alert_get(struct req *rq);
 void api_alert_cancel(struct req *rq);
+void api_inbound(struct req *rq);
 
 #endif

@@ -48,6 +48,9 @@ static const struct route http_routes[] = {
 	{ "/v1/alerts", false, EVHTTP_REQ_POST, TOKEN_OPERATOR, api_alert_create },
 	{ "/v1/alerts/", true, EVHTTP_REQ_GET, TOKEN_VIEWER, api_alert_get },
 	{ "/v1/alerts/", true, EVHTTP_REQ_POST, TOKEN_OPERATOR, api_alert_cancel },
+	/* Gateways' receipts and replies: no token (see api_inbound.c). */
+	{ "/v1/inbound/", true, EVHTTP_REQ_GET, HTTP_ROLE_NONE, api_inbound },
+	{ "/v1/inbound/", true, EVHTTP_REQ_POST, HTTP_ROLE_NONE, api_inbound },
 };
 
 /* One evhttp per kind of listener: the callback argument says which. */

@@ -37,7 +37,7 @@ static void
 feed(struct plan *p, const char *code, int role, int rank, const char *name,
     const char *phone)
 {
-	struct plan_post post = { code, role, rank, name, phone };
+	struct plan_post post = { code, role, rank, name, phone, NULL };
 
 	assert_int_equal(plan_post(p, &post), 0);
 }
