@@ -89,6 +89,7 @@ struct dispatch {
 	bool			 stopping;
 	int64_t			 exhausted_at;	/* last time a page came up short */
 	int			 flushes;	/* writer jobs in flight */
+	bool			 kicked;	/* a tick is already due */
 	struct cached_alert	 alerts[DISPATCH_ALERTS];
 	size_t			 n_alerts;
 };
@@ -343,6 +344,11 @@ dispatch_outcome(struct dispatch *dp, struct sz_chan *c, const char *msg_id,
 		return;
 	}
 	job_settle(dp, j, outcome, provider_id, retry_after, why);
+	/* Capacity came free: use it this loop turn, not at the next tick. */
+	if (!dp->kicked) {
+		dp->kicked = true;
+		event_active(dp->tick, EV_TIMEOUT, 0);
+	}
 }
 
 static int
@@ -639,6 +645,7 @@ dispatch_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct dispatch *dp = arg;
 
+	dp->kicked = false;
 	send_ready(dp);
 	flush_outcomes(dp);
 	maybe_fetch(dp, what == 0 || (what & EV_READ));

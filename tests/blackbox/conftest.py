@@ -285,8 +285,21 @@ def run_daemon(args, timeout=CTL_TIMEOUT):
 
 # ---- the daemon -----------------------------------------------------------
 
+# By default every role is routed to a webhook nobody answers (a closed
+# port): sends are retried with backoff, so recipients stay "pending" for
+# the length of a test and alert states are predictable.  Tests of the
+# fan-out pass their own channels and routing.
+HOLD_CHANNELS = (
+    'channels = ( { name = "hold"; plugin = "webhook"; '
+    'url = "http://127.0.0.1:1/closed"; '
+    'secret = "whsec_aG9sZC1ob2xkLWhvbGQtaG9sZA=="; } );\n'
+    'routing = { grid_leader = [ "hold" ]; building_leader = [ "hold" ]; '
+    'unit_leader = [ "hold" ]; villager_rep = [ "hold" ]; '
+    'duty_officer = [ "hold" ]; };')
+
+
 def config_text(state_dir, port, sock, tokens=TOKENS, extra="",
-                log_level="debug"):
+                log_level="debug", channels=None):
     lines = [
         'state_dir = "%s";' % state_dir,
         'listen = [ "127.0.0.1:%d" ];' % port,
@@ -294,12 +307,7 @@ def config_text(state_dir, port, sock, tokens=TOKENS, extra="",
         'public_url = "http://127.0.0.1:%d";' % port,
         'log_level = "%s";' % log_level,
         'plugin_dir = "%s";' % PLUGIN_DIR,
-        # Every role routed to a file channel, so alerts can be created.
-        'channels = ( { name = "file"; plugin = "file"; path = "%s"; } );'
-        % os.path.join(state_dir, "messages.jsonl"),
-        'routing = { grid_leader = [ "file" ]; building_leader = [ "file" ]; '
-        'unit_leader = [ "file" ]; villager_rep = [ "file" ]; '
-        'duty_officer = [ "file" ]; };',
+        HOLD_CHANNELS if channels is None else channels,
     ]
     if tokens:
         lines.append("tokens = (\n  " +
@@ -313,7 +321,7 @@ class Daemon:
     """One sanzhangd process with its own temp dir, config and port."""
 
     def __init__(self, workdir, name="d", state_dir=None, tokens=TOKENS,
-                 extra="", log_level="debug", port=None):
+                 extra="", log_level="debug", port=None, channels=None):
         self.workdir = workdir
         self.name = name
         self.state_dir = state_dir or os.path.join(workdir, name + "-state")
@@ -325,13 +333,14 @@ class Daemon:
         self.db_path = os.path.join(self.state_dir, "sanzhang.db")
         self.proc = None
         self.rc = None
+        self.channels = channels
         self.write_config(tokens=tokens, extra=extra, log_level=log_level)
 
     def write_config(self, tokens=TOKENS, extra="", log_level="debug"):
         with open(self.conf, "w", encoding="utf-8") as f:
             f.write(config_text(self.state_dir, self.port, self.sock,
                                 tokens=tokens, extra=extra,
-                                log_level=log_level))
+                                log_level=log_level, channels=self.channels))
 
     # -- process control
 
