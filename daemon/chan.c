@@ -305,17 +305,20 @@ chan_find(struct chan_set *cs, const char *name)
 	return NULL;
 }
 
+/*
+ * Concurrency counts requests (send() calls) in flight; the rate counts
+ * messages.  One more request may carry up to a batch of messages.
+ */
 unsigned
 chan_budget(struct sz_chan *c)
 {
 	struct timespec now;
 	double dt, cap;
-	int room = c->cfg->concurrency - c->inflight;
 
-	if (room <= 0)
+	if (c->inflight >= c->cfg->concurrency)
 		return 0;
 	if (c->cfg->rate <= 0)
-		return (unsigned)room;
+		return c->batch;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	dt = (double)(now.tv_sec - c->refilled.tv_sec) +
 	    (double)(now.tv_nsec - c->refilled.tv_nsec) / 1e9;
@@ -325,13 +328,13 @@ chan_budget(struct sz_chan *c)
 	c->tokens += dt * c->cfg->rate;
 	if (c->tokens > cap)
 		c->tokens = cap;
-	return c->tokens < room ? (unsigned)c->tokens : (unsigned)room;
+	return c->tokens < c->batch ? (unsigned)c->tokens : c->batch;
 }
 
 void
 chan_spend(struct sz_chan *c, unsigned n)
 {
-	c->inflight += (int)n;
+	c->inflight++;
 	if (c->cfg->rate > 0)
 		c->tokens -= n;
 }

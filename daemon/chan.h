@@ -27,7 +27,9 @@ struct sz_chan {
 	void				*state;		/* the plugin's */
 	char				 inbound_url[512];
 	unsigned			 batch;		/* messages per send() */
-	int				 inflight;	/* messages being sent */
+	int				 inflight;	/* send() requests not yet
+							 * fully answered */
+	bool				 full;		/* no budget left this pass */
 	double				 tokens;	/* rate budget now */
 	struct timespec			 refilled;
 };
@@ -48,9 +50,10 @@ int chan_open_all(struct chan_set *cs, struct daemon *d, struct dispatch *dp,
 void chan_close_all(struct chan_set *cs);
 struct sz_chan *chan_find(struct chan_set *cs, const char *name);
 
-/* Refill the token bucket; how many messages it may send now. */
+/* Refill the token bucket; how many messages one more request may carry
+ * now (0 when the concurrency is used up or the rate is spent). */
 unsigned chan_budget(struct sz_chan *c);
-/* Take n messages from the budget. */
+/* One request of n messages starts: count it and take n from the rate. */
 void chan_spend(struct sz_chan *c, unsigned n);
 
 #endif

@@ -37,8 +37,15 @@
 
 enum job_state { JOB_READY, JOB_SENDING, JOB_SETTLING };
 
+/* One send() call: its channel's concurrency is freed when all settle. */
+struct sendreq {
+	struct sz_chan		*chan;
+	unsigned		 left;		/* messages not yet settled */
+};
+
 struct job {
 	TAILQ_ENTRY(job)	 q;
+	struct sendreq		*req;		/* while SENDING */
 	struct dlv_row		*row;
 	enum job_state		 st;
 	struct sz_chan		*chan;
@@ -320,8 +327,11 @@ job_settle(struct dispatch *dp, struct job *j, enum sz_outcome o,
 	}
 	if (j->st == JOB_SENDING) {
 		dp->n_sending--;
-		if (j->chan != NULL)
-			j->chan->inflight--;
+		if (j->req != NULL && --j->req->left == 0) {
+			j->req->chan->inflight--;
+			free(j->req);
+		}
+		j->req = NULL;
 	} else {
 		TAILQ_REMOVE(&dp->ready, j, q);
 		dp->n_ready--;
@@ -431,19 +441,30 @@ job_compose(struct dispatch *dp, struct job *j, const struct cached_alert *a)
 	return -1;
 }
 
+/* Whether a READY job's alert still stands; a cancelled one is dropped. */
+static bool
+job_alive(struct dispatch *dp, struct job *j)
+{
+	struct cached_alert *a = alert_find(dp, j->row->alert_id);
+
+	if (a != NULL && a->b.active)
+		return true;
+	/* Cancelled: the store already marked it; just forget it. */
+	TAILQ_REMOVE(&dp->ready, j, q);
+	dp->n_ready--;
+	job_free(dp, j);
+	return false;
+}
+
 /* Prepare a READY job; false when it was settled or dropped instead. */
 static bool
 job_prepare(struct dispatch *dp, struct job *j)
 {
-	struct cached_alert *a = alert_find(dp, j->row->alert_id);
+	struct cached_alert *a;
 
-	if (a == NULL || !a->b.active) {
-		/* Cancelled: the store already marked it; just forget it. */
-		TAILQ_REMOVE(&dp->ready, j, q);
-		dp->n_ready--;
-		job_free(dp, j);
+	if (!job_alive(dp, j))
 		return false;
-	}
+	a = alert_find(dp, j->row->alert_id);
 	if (j->chan == NULL &&
 	    (j->chan = chan_find(&dp->chans, j->row->channel)) == NULL) {
 		job_settle(dp, j, SZ_FAILED, NULL, 0, "channel not configured");
@@ -461,6 +482,7 @@ send_batch(struct dispatch *dp, struct job *j, unsigned budget)
 	struct sz_msg msgs[512];
 	struct job *batch[512], *k, *next;
 	unsigned n = 0, limit = c->batch < budget ? c->batch : budget;
+	struct sendreq *req;
 	int scanned = 0;
 
 	if (limit > 512)
@@ -468,16 +490,21 @@ send_batch(struct dispatch *dp, struct job *j, unsigned budget)
 	for (k = j; k != NULL && n < limit && scanned++ < DISPATCH_LOOKAHEAD;
 	    k = next) {
 		next = TAILQ_NEXT(k, q);
-		if (k != j && (k->chan != c || k->msg.text == NULL ||
+		if (k != j && (k->chan != c ||
 		    strcmp(k->msg.text, j->msg.text) != 0))
 			continue;
 		batch[n++] = k;
 	}
+	if ((req = malloc(sizeof(*req))) == NULL)
+		return;
+	req->chan = c;
+	req->left = n;
 	for (unsigned i = 0; i < n; i++) {
 		k = batch[i];
 		TAILQ_REMOVE(&dp->ready, k, q);
 		dp->n_ready--;
 		k->st = JOB_SENDING;
+		k->req = req;
 		dp->n_sending++;
 		msgs[i] = (struct sz_msg){
 			.id = k->id, .phone = k->row->phone, .name = k->row->name,
@@ -495,22 +522,30 @@ send_batch(struct dispatch *dp, struct job *j, unsigned budget)
 	}
 }
 
+/*
+ * Send what the channels' budgets allow, in queue order.  Jobs were
+ * rendered when read, so batch partners' texts compare at once; the scan
+ * ends as soon as no channel can take more.
+ */
 static void
 send_ready(struct dispatch *dp)
 {
 	struct job *j, *next, *prev;
+	size_t full = 0;
 	unsigned budget;
 
 	if (dp->stopping)
 		return;
-	/* Render first, so that batch partners' texts can be compared. */
-	for (j = TAILQ_FIRST(&dp->ready); j != NULL; j = next) {
+	for (size_t i = 0; i < dp->chans.n; i++)
+		dp->chans.v[i].full = false;
+	for (j = TAILQ_FIRST(&dp->ready); j != NULL && full < dp->chans.n;
+	    j = next) {
 		next = TAILQ_NEXT(j, q);
-		job_prepare(dp, j);
-	}
-	for (j = TAILQ_FIRST(&dp->ready); j != NULL; j = next) {
+		if (!job_alive(dp, j) || j->chan->full)
+			continue;
 		if ((budget = chan_budget(j->chan)) == 0) {
-			next = TAILQ_NEXT(j, q);
+			j->chan->full = true;
+			full++;
 			continue;
 		}
 		/* The batch takes j and later jobs only: prev stays put. */
@@ -587,6 +622,7 @@ page_take(struct dispatch *dp, struct dlv_row *r)
 	}
 	TAILQ_INSERT_TAIL(&dp->ready, j, q);
 	dp->n_ready++;
+	job_prepare(dp, j);
 }
 
 static void
@@ -811,6 +847,8 @@ dispatch_free(struct dispatch *dp)
 		if (dp->table[i] != NULL) {
 			j = dp->table[i];
 			dp->table[i] = NULL;
+			if (j->req != NULL && --j->req->left == 0)
+				free(j->req);
 			composed_free(&j->msg);
 			dlv_row_free(j->row);
 			free(j);
