@@ -86,6 +86,7 @@ enum dlv_result {
 	DLV_R_ACCEPTED = 0,	/* state sent; the recipient too */
 	DLV_R_RETRY,		/* attempts + 1, due again at next_at */
 	DLV_R_FAILED,		/* failed here; fallback or the recipient fails */
+	DLV_R_EXPIRED,		/* the alert expired before it went out */
 };
 
 struct dlv_update {

@@ -4,6 +4,7 @@
 #include "api.h"
 #include "daemon.h"
 #include "dbq.h"
+#include "dispatch.h"
 #include "http.h"
 #include "roster.h"
 #include "store.h"
@@ -159,7 +160,8 @@ void
 api_health(struct req *rq)
 {
 	struct daemon *d = rq->d;
-	size_t depth = dbq_depth(d->writer) + dbq_depth(d->readers);
+	size_t depth = dbq_depth(d->writer) + dbq_depth(d->readers) +
+	    dispatch_queued(d->dispatch);
 	bool failing = dbq_failing(d->writer);
 
 	http_reply_json(rq, failing ? 503 : 200,

@@ -341,6 +341,18 @@ job_settle(struct dispatch *dp, struct job *j, enum sz_outcome o,
 	dp->n_settling++;
 }
 
+static void
+job_expire(struct dispatch *dp, struct job *j)
+{
+	if (update_new(dp, j, DLV_R_EXPIRED) == NULL)
+		return;
+	TAILQ_REMOVE(&dp->ready, j, q);
+	dp->n_ready--;
+	j->st = JOB_SETTLING;
+	TAILQ_INSERT_TAIL(&dp->settling, j, q);
+	dp->n_settling++;
+}
+
 void
 dispatch_outcome(struct dispatch *dp, struct sz_chan *c, const char *msg_id,
     enum sz_outcome outcome, const char *provider_id, int retry_after,
@@ -441,12 +453,22 @@ job_compose(struct dispatch *dp, struct job *j, const struct cached_alert *a)
 	return -1;
 }
 
-/* Whether a READY job's alert still stands; a cancelled one is dropped. */
+static void job_expire(struct dispatch *dp, struct job *j);
+
+/*
+ * Whether a READY job's alert still stands.  A cancelled one is dropped
+ * (the cancel already marked it in the store); an expired one is settled
+ * as expired, not sent late.
+ */
 static bool
 job_alive(struct dispatch *dp, struct job *j)
 {
 	struct cached_alert *a = alert_find(dp, j->row->alert_id);
 
+	if (a != NULL && a->b.active && a->b.expires_at <= now_ms()) {
+		job_expire(dp, j);
+		return false;
+	}
 	if (a != NULL && a->b.active)
 		return true;
 	/* Cancelled: the store already marked it; just forget it. */
