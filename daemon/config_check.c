@@ -113,29 +113,15 @@ cfg_code_valid(const char *code)
 	return *p == '\0' && segs <= 3;
 }
 
-static int
-cfg_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool
 cfg_hex32(const char *s, unsigned char out[32])
 {
-	if (strlen(s) != 64)
+	if (strlen(s) != 64 || strspn(s, "0123456789abcdefABCDEF") != 64)
 		return false;
 	for (int i = 0; i < 32; i++) {
-		int hi = cfg_hexval(s[2 * i]), lo = cfg_hexval(s[2 * i + 1]);
+		char pair[3] = { s[2 * i], s[2 * i + 1], '\0' };
 
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (unsigned char)(hi << 4 | lo);
+		out[i] = (unsigned char)strtoul(pair, NULL, 16);
 	}
 	return true;
 }
