@@ -120,7 +120,7 @@ static void
 test_many(void **state)
 {
 	struct plan *p = plan_new();
-	char code[64], phone[12];
+	char code[64], phone[24];
 
 	for (int i = 0; i < 50000; i++) {
 		snprintf(code, sizeof(code), "220104001001/G01/%d/%d", i / 4, i % 4);
