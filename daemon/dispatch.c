@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "dbq.h"
 #include "httpc.h"
+#include "idtable.h"
 #include "log.h"
 #include "message.h"
 #include "store.h"
@@ -87,8 +88,7 @@ struct dispatch {
 	size_t			 n_ready;
 	struct jobq		 settling;	/* outcome known, not yet written */
 	size_t			 n_sending, n_settling;
-	struct job		**table;	/* open addressing by delivery id */
-	size_t			 table_cap, table_n;
+	struct idtable		 jobs;		/* every job by delivery id */
 	struct dlv_update	*pending;	/* outcomes to write */
 	size_t			 n_pending, cap_pending;
 	struct dlv_cursor	 cursor;
@@ -110,91 +110,10 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- the id table ------------------------------------------------------------ */
-
-static size_t
-slot_of(const struct dispatch *dp, int64_t id)
-{
-	return ((uint64_t)id * 11400714819323198485ull) & (dp->table_cap - 1);
-}
-
-static struct job *
-table_get(const struct dispatch *dp, int64_t id)
-{
-	if (dp->table_cap == 0)
-		return NULL;
-	for (size_t i = slot_of(dp, id); dp->table[i] != NULL;
-	    i = (i + 1) & (dp->table_cap - 1))
-		if (dp->table[i]->row->id == id)
-			return dp->table[i];
-	return NULL;
-}
-
-static int table_put(struct dispatch *dp, struct job *j);
-
-static int
-table_grow(struct dispatch *dp)
-{
-	struct job **old = dp->table;
-	size_t cap = dp->table_cap, n = dp->table_n;
-
-	dp->table_cap = cap ? cap * 2 : 4096;
-	if ((dp->table = calloc(dp->table_cap, sizeof(*dp->table))) == NULL) {
-		dp->table = old;
-		dp->table_cap = cap;
-		return -1;
-	}
-	dp->table_n = 0;
-	for (size_t i = 0; i < cap; i++)
-		if (old[i] != NULL)
-			table_put(dp, old[i]);
-	free(old);
-	(void)n;
-	return 0;
-}
-
-static int
-table_put(struct dispatch *dp, struct job *j)
-{
-	size_t i;
-
-	if ((dp->table_n + 1) * 2 > dp->table_cap && table_grow(dp) != 0)
-		return -1;
-	for (i = slot_of(dp, j->row->id); dp->table[i] != NULL;
-	    i = (i + 1) & (dp->table_cap - 1))
-		;
-	dp->table[i] = j;
-	dp->table_n++;
-	return 0;
-}
-
-/* Remove with backward shift, so lookups need no tombstones. */
-static void
-table_del(struct dispatch *dp, int64_t id)
-{
-	size_t mask = dp->table_cap - 1, i = slot_of(dp, id), j;
-
-	while (dp->table[i] != NULL && dp->table[i]->row->id != id)
-		i = (i + 1) & mask;
-	if (dp->table[i] == NULL)
-		return;
-	dp->table[i] = NULL;
-	dp->table_n--;
-	for (j = (i + 1) & mask; dp->table[j] != NULL; j = (j + 1) & mask) {
-		size_t home = slot_of(dp, dp->table[j]->row->id);
-
-		if (((j - home) & mask) >= ((j - i) & mask)) {
-			dp->table[i] = dp->table[j];
-			dp->table[j] = NULL;
-			i = j;
-		}
-	}
-}
-
 static void
 job_free(struct dispatch *dp, struct job *j)
 {
-	table_del(dp, j->row->id);
+	idtable_del(&dp->jobs, j->row->id);
 	composed_free(&j->msg);
 	dlv_row_free(j->row);
 	free(j);
@@ -358,7 +277,7 @@ dispatch_outcome(struct dispatch *dp, struct sz_chan *c, const char *msg_id,
     enum sz_outcome outcome, const char *provider_id, int retry_after,
     const char *why)
 {
-	struct job *j = table_get(dp, strtoll(msg_id, NULL, 10));
+	struct job *j = idtable_get(&dp->jobs, strtoll(msg_id, NULL, 10));
 
 	if (j == NULL || j->st != JOB_SENDING || j->chan != c) {
 		log_warnx("channel %s: outcome for unknown message %.32s",
@@ -630,14 +549,15 @@ page_take(struct dispatch *dp, struct dlv_row *r)
 {
 	struct job *j;
 
-	if (table_get(dp, r->id) != NULL || (j = calloc(1, sizeof(*j))) == NULL) {
+	if (idtable_get(&dp->jobs, r->id) != NULL ||
+	    (j = calloc(1, sizeof(*j))) == NULL) {
 		dlv_row_free(r);
 		return;
 	}
 	j->row = r;
 	j->st = JOB_READY;
 	snprintf(j->id, sizeof(j->id), "%lld", (long long)r->id);
-	if (table_put(dp, j) != 0) {
+	if (idtable_put(&dp->jobs, r->id, j) != 0) {
 		dlv_row_free(r);
 		free(j);
 		return;
@@ -744,7 +664,7 @@ dispatch_busy(const struct dispatch *dp)
 size_t
 dispatch_queued(const struct dispatch *dp)
 {
-	return dp->table_n;
+	return dp->jobs.n;
 }
 
 struct sz_chan *
@@ -865,10 +785,10 @@ dispatch_free(struct dispatch *dp)
 		TAILQ_REMOVE(&dp->settling, j, q);
 		job_free(dp, j);
 	}
-	for (size_t i = 0; i < dp->table_cap; i++)
-		if (dp->table[i] != NULL) {
-			j = dp->table[i];
-			dp->table[i] = NULL;
+	for (size_t i = 0; i < dp->jobs.cap; i++)
+		if (dp->jobs.v[i].val != NULL) {
+			j = dp->jobs.v[i].val;
+			dp->jobs.v[i].val = NULL;
 			if (j->req != NULL && --j->req->left == 0)
 				free(j->req);
 			composed_free(&j->msg);
@@ -877,7 +797,7 @@ dispatch_free(struct dispatch *dp)
 		}
 	for (size_t i = 0; i < dp->n_alerts; i++)
 		alert_brief_free(&dp->alerts[i].b);
-	free(dp->table);
+	idtable_free(&dp->jobs);
 	free(dp->pending);
 	free(dp);
 }
