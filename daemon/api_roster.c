@@ -407,7 +407,7 @@ struct export {
 	struct req		*rq;
 	enum export_format	 format;
 	bool			 public;
-	const char		*under[1];
+	const char		**under;	/* subtrees, none inside another */
 	struct store_filter	 filter;
 	struct evbuffer		*out;
 	struct roster_html	*html;
@@ -467,6 +467,38 @@ export_run(struct store *st, void *arg)
 	return rc;
 }
 
+/*
+ * The subtrees to export: the one asked for, or the caller's scope with
+ * any code inside another left out (so no row comes twice).
+ */
+static int
+export_subtrees(struct export *ex, const char *under)
+{
+	const struct caller *who = &ex->rq->who;
+	size_t n = under != NULL ? 1 : who->n_scope;
+
+	if (n == 0)
+		return 0;
+	if ((ex->under = calloc(n, sizeof(*ex->under))) == NULL)
+		return -1;
+	if (under != NULL) {
+		ex->under[ex->filter.n_under++] = under;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			bool inside = false;
+
+			for (size_t j = 0; j < n && !inside; j++)
+				inside = j != i && roster_code_covers(who->scope[j],
+				    who->scope[i]) && (strcmp(who->scope[j],
+				    who->scope[i]) != 0 || j < i);
+			if (!inside)
+				ex->under[ex->filter.n_under++] = who->scope[i];
+		}
+	}
+	ex->filter.under = ex->under;
+	return 0;
+}
+
 static void
 export_done(int rc, void *arg)
 {
@@ -483,6 +515,7 @@ export_done(int rc, void *arg)
 	} else {
 		http_reply_buffer(ex->rq, 200, ctypes[ex->format], ex->out);
 	}
+	free(ex->under);
 	free(ex);
 }
 
@@ -516,13 +549,11 @@ api_roster_export(struct req *rq)
 	ex->public = ex->format == EXPORT_HTML ||
 	    (pub != NULL && strcmp(pub, "0") != 0 && strcmp(pub, "false") != 0);
 	ex->filter.tree_order = ex->format == EXPORT_HTML;
-	if (under != NULL) {
-		ex->under[0] = under;
-		ex->filter.under = ex->under;
-		ex->filter.n_under = 1;
-	} else {
-		ex->filter.under = rq->who.scope;
-		ex->filter.n_under = rq->who.n_scope;
+	if (export_subtrees(ex, under) != 0) {
+		evbuffer_free(ex->out);
+		free(ex);
+		http_reply_error(rq, 500, "internal", "out of memory");
+		return;
 	}
 	if (dbq_submit(rq->d->readers, export_run, export_done, ex, 0) != 0) {
 		export_done(STORE_ERROR, ex);

@@ -86,3 +86,12 @@ def test_scoped_import_cannot_rename_street(daemons):
     r = d.import_csv(to_csv([row]), mode="merge", token=village_admin)
     assert r.status == 200, r
     assert all(x[1] != "改了名的镇" for x in d.export_rows())
+
+
+def test_overlapping_scope_exports_each_row_once(daemons):
+    both = Token("both", "viewer", ["220104001", "220104001001"])
+    d = daemons(tokens=TOKENS + [both])
+    d.load()
+    rows = d.export_rows(token=both)
+    assert rows and len(rows) == len(set(rows)), rows
+    assert rows == sorted(x for x in d.export_rows() if x[0] == "220104001")
