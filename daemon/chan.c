@@ -94,7 +94,6 @@ host_log(struct sz_chan *c, enum sz_log_level level, const char *fmt, ...)
 /* ---- HTTP -------------------------------------------------------------------- */
 
 struct host_http {
-	struct sz_chan	*c;
 	sz_http_done	 done;
 	void		*arg;
 };
@@ -136,7 +135,6 @@ host_http(struct sz_chan *c, const struct sz_http_req *req, sz_http_done done,
 
 	if (h == NULL)
 		return -1;
-	h->c = c;
 	h->done = done;
 	h->arg = arg;
 	if (httpc_send(c->d->httpc, &r, host_http_done, h) != 0) {

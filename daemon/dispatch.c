@@ -414,8 +414,11 @@ job_prepare(struct dispatch *dp, struct job *j)
 	return job_compose(dp, j, a) == 0;
 }
 
-/* Hand the plugin j and later READY jobs of its channel with its text. */
-static void
+/*
+ * Hand the plugin j and later READY jobs of its channel with its text.
+ * Returns -1 when nothing left the queue (out of memory).
+ */
+static int
 send_batch(struct dispatch *dp, struct job *j, unsigned budget)
 {
 	struct sz_chan *c = j->chan;
@@ -437,7 +440,7 @@ send_batch(struct dispatch *dp, struct job *j, unsigned budget)
 		batch[n++] = k;
 	}
 	if ((req = malloc(sizeof(*req))) == NULL)
-		return;
+		return -1;
 	req->chan = c;
 	req->left = n;
 	for (unsigned i = 0; i < n; i++) {
@@ -461,6 +464,7 @@ send_batch(struct dispatch *dp, struct job *j, unsigned budget)
 				job_settle(dp, batch[i], SZ_RETRY, NULL, 0,
 				    "plugin could not send");
 	}
+	return 0;
 }
 
 /*
@@ -491,7 +495,11 @@ send_ready(struct dispatch *dp)
 		}
 		/* The batch takes j and later jobs only: prev stays put. */
 		prev = TAILQ_PREV(j, jobq, q);
-		send_batch(dp, j, budget);
+		if (send_batch(dp, j, budget) != 0) {
+			/* j stayed queued: try it on a later tick. */
+			next = TAILQ_NEXT(j, q);
+			continue;
+		}
 		next = prev != NULL ? TAILQ_NEXT(prev, q) : TAILQ_FIRST(&dp->ready);
 	}
 }
