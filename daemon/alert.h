@@ -124,6 +124,8 @@ struct alert_created {
 	char		*vacancies;	/* JSON array, malloc'd */
 	size_t		 missing;	/* with STORE_NOTFOUND: the named[]
 					 * code that is not in the roster */
+	double		 plan_s;	/* seconds spent reading the roster */
+	double		 write_s;	/* seconds spent appending rows */
 };
 
 const char *rcpt_state_name(enum rcpt_state s);

@@ -469,9 +469,11 @@ create_done(int rc, void *arg)
 	} else {
 		alert_code(c->out.id, code);
 		if (!c->out.replayed) {
-			log_info("alert: %s %s by %s: %zu recipients",
-			    code, alert_kind_name(c->a.kind), c->a.actor,
-			    c->out.recipients);
+			log_info("alert: %s %s by %s: %zu recipients "
+			    "(planned in %.2f s, written in %.2f s, durable "
+			    "after %.2f s)", code, alert_kind_name(c->a.kind),
+			    c->a.actor, c->out.recipients, c->out.plan_s,
+			    c->out.write_s, http_elapsed(c->rq));
 			dispatch_wake(c->rq->d->dispatch);
 		}
 		http_reply_json(c->rq, 201, json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,"

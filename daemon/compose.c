@@ -5,30 +5,105 @@
 #include "message.h"
 #include "roster.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* "网格长、楼栋长": the labels of the recipient's roles, each once. */
+/*
+ * "网格长、楼栋长": the labels of the recipient's roles, each once.  posts
+ * is the planner's own compact JSON (plan_posts_json), so its "role"
+ * members are read in place rather than parsed on this hot path.
+ */
 static void
-compose_posts_label(json_t *posts, char *out, size_t len)
+compose_posts_label(const char *posts, char *out, size_t len)
 {
+	static const char key[] = "\"role\":\"";
 	bool seen[ROLE_COUNT] = { false };
-	size_t i, off = 0;
-	json_t *p;
+	char name[32];
+	size_t off = 0;
+	const char *p, *q;
+	int role;
 
 	out[0] = '\0';
-	json_array_foreach(posts, i, p) {
-		int role = roster_role_parse(json_string_value(
-		    json_object_get(p, "role")) ?: "");
-
+	for (p = posts; (p = strstr(p, key)) != NULL; p = q) {
+		p += sizeof(key) - 1;
+		if ((q = strchr(p, '"')) == NULL)
+			break;
+		if ((size_t)(q - p) >= sizeof(name))
+			continue;
+		memcpy(name, p, (size_t)(q - p));
+		name[q - p] = '\0';
+		role = roster_role_parse(name);
 		if (role < 0 || seen[role])
 			continue;
 		seen[role] = true;
 		off += (size_t)snprintf(out + off, len > off ? len - off : 0,
 		    "%s%s", off ? "、" : "", roster_role_label(role));
 	}
+}
+
+/* s as a JSON string: runs of plain bytes in one write. */
+static void
+compose_json_str(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+
+	fputc('"', f);
+	for (; *p; p++) {
+		if (*p != '"' && *p != '\\' && *p >= 0x20)
+			continue;
+		fwrite(run, 1, (size_t)(p - run), f);
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else
+			fprintf(f, "\\u%04x", *p);
+		run = p + 1;
+	}
+	fwrite(run, 1, (size_t)(p - run), f);
+	fputc('"', f);
+}
+
+/*
+ * {"alert": {...}, "recipient": {..., "posts": [...]}, "text", "ack_url"},
+ * compact, written directly: this runs once per message.
+ */
+static char *
+compose_json(const struct compose_in *in, const char *code,
+    const struct composed *c)
+{
+	const struct dlv_row *r = in->row;
+	const struct alert_brief *a = in->alert;
+	const char *posts = r->posts;
+	size_t plen = strlen(posts), len;
+	char *s = NULL;
+	FILE *f;
+
+	if (plen < 2 || posts[0] != '[' || posts[plen - 1] != ']')
+		posts = "[]";
+	if ((f = open_memstream(&s, &len)) == NULL)
+		return NULL;
+	fprintf(f, "{\"alert\":{\"id\":%lld,\"code\":\"%s\",\"kind\":\"%s\","
+	    "\"severity\":\"%s\",\"title\":", (long long)r->alert_id, code,
+	    alert_kind_name(a->kind), alert_severity_name(a->severity));
+	compose_json_str(f, a->title);
+	fputs(",\"body\":", f);
+	compose_json_str(f, a->body);
+	fputs("},\"recipient\":{\"name\":", f);
+	compose_json_str(f, r->name);
+	fputs(",\"phone\":", f);
+	compose_json_str(f, r->phone);
+	fprintf(f, ",\"posts\":%s},\"text\":", posts);
+	compose_json_str(f, c->text);
+	fputs(",\"ack_url\":", f);
+	compose_json_str(f, c->url);
+	fputc('}', f);
+	if (ferror(f)) {
+		fclose(f);
+		free(s);
+		return NULL;
+	}
+	fclose(f);
+	return s;
 }
 
 /* The value of key in "k=v;k=v", malloc'd, or NULL. */
@@ -55,33 +130,21 @@ compose(const struct compose_in *in, struct composed *out, char *err,
 	const struct dlv_row *r = in->row;
 	const struct alert_brief *a = in->alert;
 	char token[ACKTOKEN_MAX], code[16], label[256];
-	json_t *posts, *doc;
 	struct msg_vars v;
 
 	memset(out, 0, sizeof(*out));
 	acktoken_make(in->key, r->recipient_id, token);
 	snprintf(out->url, sizeof(out->url), "%s/a/%s", in->public_url, token);
 	alert_code(r->alert_id, code);
-	if ((posts = json_loads(r->posts, 0, NULL)) == NULL)
-		posts = json_array();
-	compose_posts_label(posts, label, sizeof(label));
+	compose_posts_label(r->posts, label, sizeof(label));
 	v = (struct msg_vars){
 		.kind = a->kind, .severity = a->severity, .title = a->title,
 		.body = a->body, .posts = label, .node = "", .url = out->url,
 		.code = code, .when = a->created_at / 1000,
 	};
-	if ((out->text = message_render(in->tmpl, &v, err, errlen)) == NULL) {
-		json_decref(posts);
+	if ((out->text = message_render(in->tmpl, &v, err, errlen)) == NULL)
 		return -1;
-	}
-	doc = json_pack("{s:{s:I,s:s,s:s,s:s,s:s,s:s},s:{s:s,s:s,s:o}}",
-	    "alert", "id", (json_int_t)r->alert_id, "code", code,
-	    "kind", alert_kind_name(a->kind),
-	    "severity", alert_severity_name(a->severity),
-	    "title", a->title, "body", a->body,
-	    "recipient", "name", r->name, "phone", r->phone, "posts", posts);
-	out->json = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	json_decref(doc);
+	out->json = compose_json(in, code, out);
 	out->target = compose_target(r->channels, in->target_key);
 	if (out->json == NULL) {
 		snprintf(err, errlen, "out of memory");

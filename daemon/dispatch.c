@@ -61,12 +61,12 @@ struct cached_alert {
 	struct alert_brief	 b;
 };
 
-/* One page read by a reader thread. */
+/* One page read, and its messages rendered, by a reader thread. */
 struct page {
 	struct dispatch		*dp;
 	struct dlv_cursor	 after;
 	int64_t			 now;
-	struct dlv_row		**rows;
+	struct job		**jobs;
 	size_t			 n, cap;
 	struct cached_alert	 alerts[DISPATCH_ALERTS];
 	size_t			 n_alerts;
@@ -84,6 +84,7 @@ struct dispatch {
 	struct daemon		*d;
 	struct chan_set		 chans;
 	struct event		*tick;
+	struct event		*kick;		/* a tick after this loop turn */
 	struct jobq		 ready;
 	size_t			 n_ready;
 	struct jobq		 settling;	/* outcome known, not yet written */
@@ -285,10 +286,18 @@ dispatch_outcome(struct dispatch *dp, struct sz_chan *c, const char *msg_id,
 		return;
 	}
 	job_settle(dp, j, outcome, provider_id, retry_after, why);
-	/* Capacity came free: use it this loop turn, not at the next tick. */
+	/*
+	 * Capacity came free: use it at the end of this loop turn, not at
+	 * the next tick, and not at once either: once every socket that is
+	 * ready has been read, one send fills all the freed capacity.  (Sent
+	 * at once, a fast receiver answers before the loop polls again and
+	 * the fan-out runs one request at a time on one connection.)
+	 */
 	if (!dp->kicked) {
+		static const struct timeval now = { 0, 0 };
+
 		dp->kicked = true;
-		event_active(dp->tick, EV_TIMEOUT, 0);
+		evtimer_add(dp->kick, &now);
 	}
 }
 
@@ -352,9 +361,10 @@ template_of(const struct config *cfg, int kind)
 	return message_default_template(kind);
 }
 
-/* Render a job's message for its channel; -1 settles it as failed. */
+/* Render a job's message for its channel (j->chan); -1 and err if not. */
 static int
-job_compose(struct dispatch *dp, struct job *j, const struct cached_alert *a)
+job_render(const struct dispatch *dp, struct job *j,
+    const struct cached_alert *a, char *err, size_t errlen)
 {
 	struct compose_in in = {
 		.row = j->row, .alert = &a->b,
@@ -362,11 +372,17 @@ job_compose(struct dispatch *dp, struct job *j, const struct cached_alert *a)
 		.public_url = dp->d->cfg->public_url, .key = &dp->d->ackkey,
 		.target_key = j->chan->plugin->name,
 	};
+
+	return compose(&in, &j->msg, err, errlen);
+}
+
+/* A job not rendered when read is rendered now; -1 settles it as failed. */
+static int
+job_compose(struct dispatch *dp, struct job *j, const struct cached_alert *a)
+{
 	char err[256];
 
-	if (j->msg.text != NULL)
-		return 0;
-	if (compose(&in, &j->msg, err, sizeof(err)) == 0)
+	if (j->msg.text != NULL || job_render(dp, j, a, err, sizeof(err)) == 0)
 		return 0;
 	job_settle(dp, j, SZ_FAILED, NULL, 0, err);
 	return -1;
@@ -510,20 +526,54 @@ static int
 page_row(struct dlv_row *r, void *arg)
 {
 	struct page *pg = arg;
+	struct job *j;
 
 	if (pg->n == pg->cap) {
 		size_t cap = pg->cap ? pg->cap * 2 : 256;
-		struct dlv_row **v = realloc(pg->rows, cap * sizeof(*v));
+		struct job **v = realloc(pg->jobs, cap * sizeof(*v));
 
 		if (v == NULL) {
 			dlv_row_free(r);
 			return -1;
 		}
-		pg->rows = v;
+		pg->jobs = v;
 		pg->cap = cap;
 	}
-	pg->rows[pg->n++] = r;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		dlv_row_free(r);
+		return -1;
+	}
+	j->row = r;
+	j->st = JOB_READY;
+	snprintf(j->id, sizeof(j->id), "%lld", (long long)r->id);
+	pg->jobs[pg->n++] = j;
 	return 0;
+}
+
+/*
+ * Reader thread: render a page's messages here, off the loop.  Only what
+ * never changes after start is touched (config, key, channel set); a job
+ * that cannot be rendered here is rendered, or failed, on the loop.
+ */
+static void
+page_compose(struct page *pg)
+{
+	struct dispatch *dp = pg->dp;
+	char err[256];
+
+	for (size_t i = 0; i < pg->n; i++) {
+		struct job *j = pg->jobs[i];
+		const struct cached_alert *a = NULL;
+
+		for (size_t k = 0; k < pg->n_alerts && a == NULL; k++)
+			if (pg->alerts[k].id == j->row->alert_id)
+				a = &pg->alerts[k];
+		if (a == NULL || !a->b.active ||
+		    (j->chan = chan_find(&dp->chans, j->row->channel)) == NULL)
+			continue;
+		if (job_render(dp, j, a, err, sizeof(err)) != 0)
+			composed_free(&j->msg);
+	}
 }
 
 /* Reader thread: a page of due deliveries and their alerts. */
@@ -537,7 +587,7 @@ page_run(struct store *st, void *arg)
 	    page_row, pg)) != STORE_OK)
 		return rc;
 	for (size_t i = 0; i < pg->n; i++) {
-		int64_t id = pg->rows[i]->alert_id;
+		int64_t id = pg->jobs[i]->row->alert_id;
 		bool known = false;
 
 		for (size_t k = 0; k < pg->n_alerts && !known; k++)
@@ -549,24 +599,17 @@ page_run(struct store *st, void *arg)
 		    STORE_OK)
 			pg->n_alerts++;
 	}
+	page_compose(pg);
 	return STORE_OK;
 }
 
 static void
-page_take(struct dispatch *dp, struct dlv_row *r)
+page_take(struct dispatch *dp, struct job *j)
 {
-	struct job *j;
-
-	if (idtable_get(&dp->jobs, r->id) != NULL ||
-	    (j = calloc(1, sizeof(*j))) == NULL) {
-		dlv_row_free(r);
-		return;
-	}
-	j->row = r;
-	j->st = JOB_READY;
-	snprintf(j->id, sizeof(j->id), "%lld", (long long)r->id);
-	if (idtable_put(&dp->jobs, r->id, j) != 0) {
-		dlv_row_free(r);
+	if (idtable_get(&dp->jobs, j->row->id) != NULL ||
+	    idtable_put(&dp->jobs, j->row->id, j) != 0) {
+		composed_free(&j->msg);
+		dlv_row_free(j->row);
 		free(j);
 		return;
 	}
@@ -585,19 +628,21 @@ page_done(int rc, void *arg)
 	for (size_t i = 0; i < pg->n_alerts; i++)
 		alert_remember(dp, &pg->alerts[i]);
 	for (size_t i = 0; i < pg->n; i++) {
+		const struct dlv_row *r = pg->jobs[i]->row;
+
 		if (i + 1 == pg->n) {
-			dp->cursor.priority = pg->rows[i]->priority;
-			dp->cursor.next_at = pg->rows[i]->next_at;
-			dp->cursor.id = pg->rows[i]->id;
+			dp->cursor.priority = r->priority;
+			dp->cursor.next_at = r->next_at;
+			dp->cursor.id = r->id;
 		}
-		page_take(dp, pg->rows[i]);
+		page_take(dp, pg->jobs[i]);
 	}
 	if (rc != STORE_OK || pg->n < DISPATCH_PAGE) {
 		/* Read to the end: start over, for retries now due. */
 		dp->cursor = (struct dlv_cursor){ .priority = -1 };
 		dp->exhausted_at = now_ms();
 	}
-	free(pg->rows);
+	free(pg->jobs);
 	free(pg);
 }
 
@@ -762,7 +807,9 @@ dispatch_new(struct daemon *d, char *err, size_t errlen)
 		return NULL;
 	}
 	dp->tick = event_new(d->base, -1, EV_PERSIST, dispatch_tick, dp);
-	if (dp->tick == NULL || event_add(dp->tick, &tv) != 0) {
+	dp->kick = evtimer_new(d->base, dispatch_tick, dp);
+	if (dp->tick == NULL || dp->kick == NULL ||
+	    event_add(dp->tick, &tv) != 0) {
 		snprintf(err, errlen, "cannot start the dispatcher");
 		dispatch_free(dp);
 		return NULL;
@@ -780,6 +827,8 @@ dispatch_free(struct dispatch *dp)
 	dp->stopping = true;
 	if (dp->tick != NULL)
 		event_free(dp->tick);
+	if (dp->kick != NULL)
+		event_free(dp->kick);
 	/* Transfers end first (their plugins hear of it), then plugins close. */
 	httpc_free(dp->d->httpc);
 	dp->d->httpc = NULL;

@@ -365,6 +365,16 @@ http_authenticate(struct req *rq)
 	return 0;
 }
 
+double
+http_elapsed(const struct req *rq)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - rq->started.tv_sec) +
+	    (double)(now.tv_nsec - rq->started.tv_nsec) / 1e9;
+}
+
 static struct req *
 req_new(struct evhttp_request *r, struct http_front *f)
 {
@@ -376,6 +386,7 @@ req_new(struct evhttp_request *r, struct http_front *f)
 		return NULL;
 	rq->r = r;
 	rq->d = f->h->d;
+	clock_gettime(CLOCK_MONOTONIC, &rq->started);
 	TAILQ_INIT(&rq->query);
 	rq->path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (rq->path == NULL || *rq->path == '\0')

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -36,6 +37,7 @@ struct req {
 	const char		*path;		/* the URI's path, still encoded */
 	struct evkeyvalq	 query;		/* decoded query parameters */
 	const char		*route;		/* the route's pattern, for logs */
+	struct timespec		 started;	/* CLOCK_MONOTONIC, on arrival */
 };
 
 struct httpd;
@@ -48,6 +50,9 @@ void httpd_stop_accepting(struct httpd *h);
 size_t httpd_unfinished(const struct httpd *h);
 /* Free everything; requests still in progress are dropped. */
 void httpd_free(struct httpd *h);
+
+/* Seconds since the request arrived. */
+double http_elapsed(const struct req *rq);
 
 /* Answers: each frees rq.  Bodies and buffers are taken over. */
 void http_reply_json(struct req *rq, int code, struct json_t *body);

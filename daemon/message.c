@@ -298,20 +298,25 @@ static size_t
 msg_put_clean(FILE *f, const char *s, size_t n, size_t limit)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	const unsigned char *run = p;	/* kept bytes not yet written */
 	size_t kept = 0;
 	uint32_t c;
 	int len;
 
 	for (; p < end && (len = msg_utf8(p, &c)) != 0; p += len) {
-		if (msg_dropped(c))
+		if (msg_dropped(c)) {
+			fwrite(run, 1, (size_t)(p - run), f);
+			run = p + len;
 			continue;
-		if (kept == limit) {
-			fputs(MSG_ELLIPSIS, f);
-			break;
 		}
-		fwrite(p, 1, (size_t)len, f);
+		if (kept == limit) {
+			fwrite(run, 1, (size_t)(p - run), f);
+			fputs(MSG_ELLIPSIS, f);
+			return kept;
+		}
 		kept++;
 	}
+	fwrite(run, 1, (size_t)(p - run), f);
 	return kept;
 }
 

@@ -162,6 +162,40 @@ sqlite_prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **stmt)
 	return rc == SQLITE_OK ? STORE_OK : sqlite_fail(s, rc, "prepare");
 }
 
+int
+sqlite_cached(struct sqlite_store *s, const char *sql, sqlite3_stmt **stmt)
+{
+	struct sqlite_cached *c;
+	int rc;
+
+	for (size_t i = 0; i < s->n_cache; i++)
+		if (s->cache[i].sql == sql) {
+			*stmt = s->cache[i].stmt;
+			return STORE_OK;
+		}
+	if (s->n_cache == SQLITE_CACHED_MAX) {
+		snprintf(s->err, sizeof(s->err), "statement cache full "
+		    "(raise SQLITE_CACHED_MAX)");
+		return STORE_ERROR;
+	}
+	c = &s->cache[s->n_cache];
+	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &c->stmt, NULL);
+	if (rc != SQLITE_OK)
+		return sqlite_fail(s, rc, "prepare");
+	c->sql = sql;
+	s->n_cache++;
+	*stmt = c->stmt;
+	return STORE_OK;
+}
+
+void
+sqlite_cached_done(sqlite3_stmt *stmt)
+{
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
 static int
 sqlite_user_version(struct sqlite_store *s)
 {
@@ -289,6 +323,8 @@ sqlite_close(struct store *st)
 {
 	struct sqlite_store *s = sq(st);
 
+	for (size_t i = 0; i < s->n_cache; i++)
+		sqlite3_finalize(s->cache[i].stmt);
 	if (s->writer)
 		sqlite3_exec(s->db, "PRAGMA optimize", NULL, NULL, NULL);
 	sqlite3_close(s->db);

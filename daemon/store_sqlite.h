@@ -8,11 +8,21 @@
 
 #include "store.h"
 
+#define SQLITE_CACHED_MAX	24
+
+/* A statement kept prepared for the connection's life. */
+struct sqlite_cached {
+	const char	*sql;		/* a string literal: found by address */
+	sqlite3_stmt	*stmt;
+};
+
 struct sqlite_store {
 	struct store	 base;
 	sqlite3		*db;
 	bool		 writer;
 	char		 err[256];
+	struct sqlite_cached cache[SQLITE_CACHED_MAX];
+	size_t		 n_cache;
 };
 
 /* The connection behind a struct store. */
@@ -26,6 +36,13 @@ sq(struct store *st)
 int sqlite_fail(struct sqlite_store *s, int rc, const char *what);
 int sqlite_exec(struct sqlite_store *s, const char *sql);
 int sqlite_prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **stmt);
+/*
+ * A hot-path statement, prepared once per connection: sql must be a
+ * string literal (the cache is keyed by its address).  Give it back with
+ * sqlite_cached_done(), never sqlite3_finalize().
+ */
+int sqlite_cached(struct sqlite_store *s, const char *sql, sqlite3_stmt **stmt);
+void sqlite_cached_done(sqlite3_stmt *stmt);
 /* Bind a string that outlives the statement's step; NULL binds "". */
 void sqlite_bind_str(sqlite3_stmt *stmt, int i, const char *v);
 int64_t sqlite_now_ms(void);

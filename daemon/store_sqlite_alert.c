@@ -28,81 +28,114 @@ static const int alert_kind_role[NODE_KIND_COUNT] = {
 
 /* ---- planning ------------------------------------------------------------ */
 
-static int
-alert_plan_target(struct sqlite_store *s, struct plan *p, const char *code,
-    unsigned roles)
+/* What one scan has seen of the node it is on. */
+struct plan_scan {
+	struct plan	*p;
+	unsigned	 roles;
+	json_t		*vac;
+	char		 code[ROSTER_MAX_CODE + 1];
+	int		 kind;
+	bool		 filled;	/* the node's own post has a holder */
+};
+
+/* Leaving a node: its own post, when targeted and held by nobody. */
+static void
+plan_scan_node_end(struct plan_scan *sc)
 {
-	struct sqlite_range range;
-	sqlite3_stmt *stmt;
-	int rc;
+	char parent[ROSTER_MAX_CODE + 1];
+	int role;
 
-	if (sqlite_range(code, &range) != 0)
-		return STORE_ERROR;
-	if (sqlite_prepare(s, "SELECT n.code, p.role, p.rank, p.name, p.phone, "
-	    "p.channels FROM nodes n JOIN posts p ON p.node_id = n.id WHERE "
-	    SQLITE_IN_RANGE("n.code") " ORDER BY n.code, p.role, p.rank, p.id",
-	    &stmt) != STORE_OK)
-		return STORE_ERROR;
-	sqlite_bind_range(stmt, code, &range);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		struct plan_post post = {
-			.code = (const char *)sqlite3_column_text(stmt, 0),
-			.role = roster_role_parse((const char *)sqlite3_column_text(stmt, 1)),
-			.rank = sqlite3_column_int(stmt, 2),
-			.name = (const char *)sqlite3_column_text(stmt, 3),
-			.phone = (const char *)sqlite3_column_text(stmt, 4),
-			.channels = (const char *)sqlite3_column_text(stmt, 5),
-		};
-
-		if (post.role < 0 || !(roles & (1u << post.role)))
-			continue;
-		if (plan_post(p, &post) != 0) {
-			sqlite3_finalize(stmt);
-			snprintf(s->err, sizeof(s->err), "out of memory");
-			return STORE_ERROR;
-		}
-	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "plan");
+	if (sc->code[0] == '\0' || sc->kind < 0 || sc->kind >= NODE_KIND_COUNT)
+		return;
+	role = alert_kind_role[sc->kind];
+	if (sc->filled || !(sc->roles & (1u << role)))
+		return;
+	json_array_append_new(sc->vac, json_pack("{s:s,s:s,s:s?}",
+	    "code", sc->code, "role", roster_role_name(role), "notify",
+	    roster_code_parent(sc->code, parent, sizeof(parent)) == 0 ?
+	    parent : NULL));
 }
 
-/* Targeted posts with no holder at all, and whom to tell instead. */
+/* One row: a node with one of its posts, or with none (NULL role). */
 static int
-alert_vacancies(struct sqlite_store *s, const char *code, unsigned roles,
-    json_t *out)
+plan_scan_row(struct plan_scan *sc, sqlite3_stmt *stmt)
 {
+	const char *code = (const char *)sqlite3_column_text(stmt, 0);
+	const char *role_s = (const char *)sqlite3_column_text(stmt, 2);
+	struct plan_post post;
+
+	if (code == NULL)
+		return 0;
+	if (strcmp(code, sc->code) != 0) {
+		plan_scan_node_end(sc);
+		snprintf(sc->code, sizeof(sc->code), "%s", code);
+		sc->kind = sqlite3_column_int(stmt, 1);
+		sc->filled = false;
+	}
+	if (role_s == NULL)
+		return 0;
+	post = (struct plan_post){
+		.code = code,
+		.role = roster_role_parse(role_s),
+		.rank = sqlite3_column_int(stmt, 3),
+		.name = (const char *)sqlite3_column_text(stmt, 4),
+		.phone = (const char *)sqlite3_column_text(stmt, 5),
+		.channels = (const char *)sqlite3_column_text(stmt, 6),
+	};
+	if (post.role < 0)
+		return 0;
+	if (sc->kind >= 0 && sc->kind < NODE_KIND_COUNT &&
+	    post.role == alert_kind_role[sc->kind])
+		sc->filled = true;
+	if (!(sc->roles & (1u << post.role)))
+		return 0;
+	return plan_post(sc->p, &post);
+}
+
+#define PLAN_SCAN_COLUMNS "SELECT n.code, n.kind, p.role, p.rank, p.name, " \
+	"p.phone, p.channels FROM nodes n LEFT JOIN posts p ON p.node_id = n.id "
+
+/*
+ * One target in one pass over its subtree, in code order (the code index
+ * and the posts index give that order without sorting): the chosen roles'
+ * posts go into the plan, and every node whose own post is targeted but
+ * held by nobody goes into vac.  The node itself, then what lies below.
+ */
+static int
+alert_plan_target(struct sqlite_store *s, struct plan *p, const char *code,
+    unsigned roles, json_t *vac)
+{
+	static const char *const sql[2] = {
+		PLAN_SCAN_COLUMNS "WHERE n.code = ?1 ORDER BY p.role",
+		PLAN_SCAN_COLUMNS "WHERE n.code >= ?1 AND n.code < ?2 "
+		    "ORDER BY n.code, p.role",
+	};
+	struct plan_scan sc = { .p = p, .roles = roles, .vac = vac };
 	struct sqlite_range range;
 	sqlite3_stmt *stmt;
-	char parent[ROSTER_MAX_CODE + 1];
 	int rc = SQLITE_DONE;
 
 	if (sqlite_range(code, &range) != 0)
 		return STORE_ERROR;
-	if (sqlite_prepare(s, "SELECT n.code, n.kind FROM nodes n WHERE "
-	    SQLITE_IN_RANGE("n.code") " AND n.kind = ?4 AND NOT EXISTS "
-	    "(SELECT 1 FROM posts p WHERE p.node_id = n.id AND p.role = ?5) "
-	    "ORDER BY n.code", &stmt) != STORE_OK)
-		return STORE_ERROR;
-	for (int kind = 0; kind < NODE_KIND_COUNT && rc == SQLITE_DONE; kind++) {
-		int role = alert_kind_role[kind];
-
-		if (!(roles & (1u << role)))
-			continue;
-		sqlite_bind_range(stmt, code, &range);
-		sqlite3_bind_int(stmt, 4, kind);
-		sqlite3_bind_text(stmt, 5, roster_role_name(role), -1, SQLITE_STATIC);
-		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-			const char *c = (const char *)sqlite3_column_text(stmt, 0);
-
-			json_array_append_new(out, json_pack("{s:s,s:s,s:s?}",
-			    "code", c, "role", roster_role_name(role), "notify",
-			    roster_code_parent(c, parent, sizeof(parent)) == 0 ?
-			    parent : NULL));
-		}
-		sqlite3_reset(stmt);
+	/* A street's range starts at the street itself. */
+	for (int i = strcmp(range.lo, code) == 0; i < 2 && rc == SQLITE_DONE;
+	    i++) {
+		if (sqlite_prepare(s, sql[i], &stmt) != STORE_OK)
+			return STORE_ERROR;
+		sqlite3_bind_text(stmt, 1, i == 0 ? code : range.lo, -1,
+		    SQLITE_STATIC);
+		if (i == 1)
+			sqlite3_bind_text(stmt, 2, range.hi, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+			if (plan_scan_row(&sc, stmt) != 0) {
+				sqlite3_finalize(stmt);
+				snprintf(s->err, sizeof(s->err), "out of memory");
+				return STORE_ERROR;
+			}
+		sqlite3_finalize(stmt);
 	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "vacancies");
+	plan_scan_node_end(&sc);
+	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "plan");
 }
 
 /* ---- creating ------------------------------------------------------------ */
@@ -277,6 +310,15 @@ alert_targets_exist(struct sqlite_store *s, const struct alert_new *a,
 	return rc == SQLITE_DONE ? STORE_NOTFOUND : sqlite_fail(s, rc, "alert");
 }
 
+static double
+alert_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int
 sqlite_alert_create(struct store *st, const struct alert_new *a,
     struct alert_created *out)
@@ -284,6 +326,7 @@ sqlite_alert_create(struct store *st, const struct alert_new *a,
 	struct sqlite_store *s = sq(st);
 	struct plan *p;
 	json_t *vac;
+	double t0 = alert_clock(), t1;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -297,19 +340,20 @@ sqlite_alert_create(struct store *st, const struct alert_new *a,
 	}
 	rc = STORE_OK;
 	for (size_t i = 0; i < a->n_targets && rc == STORE_OK; i++) {
-		rc = alert_plan_target(s, p, a->targets[i], a->roles);
-		if (rc == STORE_OK)
-			rc = alert_vacancies(s, a->targets[i], a->roles, vac);
+		rc = alert_plan_target(s, p, a->targets[i], a->roles, vac);
 	}
 	if (rc == STORE_OK && plan_finish(p) != 0)
 		rc = STORE_ERROR;
 	if (rc == STORE_OK &&
 	    (out->vacancies = json_dumps(vac, JSON_COMPACT)) == NULL)
 		rc = STORE_ERROR;
+	t1 = alert_clock();
 	if (rc == STORE_OK && (out->id = alert_insert(s, a, out->vacancies)) < 0)
 		rc = STORE_ERROR;
 	if (rc == STORE_OK)
 		rc = alert_put_recipients(s, a, p, out->id);
+	out->plan_s = t1 - t0;
+	out->write_s = alert_clock() - t1;
 	out->recipients = plan_recipients(p);
 	out->posts = plan_posts(p);
 	plan_free(p);

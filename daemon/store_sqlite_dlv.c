@@ -28,7 +28,7 @@ sqlite_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite_prepare(s, "SELECT d.id, d.recipient_id, d.alert_id, "
+	if (sqlite_cached(s, "SELECT d.id, d.recipient_id, d.alert_id, "
 	    "d.priority, d.attempts, d.next_at, d.channel, r.role, r.phone, "
 	    "r.name, r.posts, r.channels FROM deliveries d JOIN recipients r ON "
 	    "r.id = d.recipient_id WHERE d.state = 0 AND d.next_at <= ?1 AND "
@@ -67,7 +67,7 @@ sqlite_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
 			break;
 		}
 	}
-	sqlite3_finalize(stmt);
+	sqlite_cached_done(stmt);
 	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "queue");
 }
 
@@ -169,12 +169,11 @@ sqlite_dlv_apply(struct store *st, const struct dlv_update *u, size_t n)
 	int64_t now = sqlite_now_ms();
 	int rc = SQLITE_OK;
 
-	for (size_t i = 0; i < DS_COUNT && rc == SQLITE_OK; i++)
-		rc = sqlite3_prepare_v2(s->db, dlv_sql[i], -1, &q[i], NULL);
+	for (size_t i = 0; i < DS_COUNT; i++)
+		if (sqlite_cached(s, dlv_sql[i], &q[i]) != STORE_OK)
+			return STORE_ERROR;
 	for (size_t i = 0; i < n && rc == SQLITE_OK; i++)
 		rc = dlv_apply_one(q, &u[i], now);
-	for (size_t i = 0; i < DS_COUNT; i++)
-		sqlite3_finalize(q[i]);
 	return rc == SQLITE_OK ? STORE_OK : sqlite_fail(s, rc, "deliveries");
 }
 
@@ -192,7 +191,7 @@ sqlite_dlv_receipt(struct store *st, const char *id, bool by_provider,
 	int64_t rid = -1;
 	int rc;
 
-	if (sqlite_prepare(s, by_provider ?
+	if (sqlite_cached(s, by_provider ?
 	    "UPDATE deliveries SET state = ?2, updated_at = ?3 WHERE "
 	    "provider_id = ?1 AND state IN (0, 1, 2) RETURNING recipient_id" :
 	    "UPDATE deliveries SET state = ?2, updated_at = ?3 WHERE "
@@ -206,19 +205,19 @@ sqlite_dlv_receipt(struct store *st, const char *id, bool by_provider,
 		rid = sqlite3_column_int64(stmt, 0);
 		rc = sqlite3_step(stmt);
 	}
-	sqlite3_finalize(stmt);
+	sqlite_cached_done(stmt);
 	if (rc != SQLITE_DONE)
 		return sqlite_fail(s, rc, "receipt");
 	if (rid < 0)
 		return STORE_NOTFOUND;
-	if (sqlite_prepare(s, delivered ?
+	if (sqlite_cached(s, delivered ?
 	    "UPDATE recipients SET state = 2 WHERE id = ? AND state IN (0, 1)" :
 	    "UPDATE recipients SET state = 4 WHERE id = ? AND state IN (0, 1)",
 	    &stmt) != STORE_OK)
 		return STORE_ERROR;
 	sqlite3_bind_int64(stmt, 1, rid);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	sqlite_cached_done(stmt);
 	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "receipt");
 }
 
@@ -229,7 +228,7 @@ sqlite_alert_brief(struct store *st, int64_t id, struct alert_brief *out)
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite_prepare(s, "SELECT kind, severity, title, body, created_at, "
+	if (sqlite_cached(s, "SELECT kind, severity, title, body, created_at, "
 	    "expires_at, state = 'active' FROM alerts WHERE id = ?",
 	    &stmt) != STORE_OK)
 		return STORE_ERROR;
@@ -243,7 +242,7 @@ sqlite_alert_brief(struct store *st, int64_t id, struct alert_brief *out)
 		out->expires_at = sqlite3_column_int64(stmt, 5);
 		out->active = sqlite3_column_int(stmt, 6) != 0;
 	}
-	sqlite3_finalize(stmt);
+	sqlite_cached_done(stmt);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
 	return rc == SQLITE_DONE ? STORE_NOTFOUND : sqlite_fail(s, rc, "alert");

@@ -15,10 +15,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
 
 #include <sanzhang/plugin.h>
 
@@ -36,6 +35,7 @@ struct wh_state {
 	char			*url;		/* default receiver, or NULL */
 	unsigned char		*key;		/* HMAC key */
 	size_t			 key_len;
+	EVP_MAC_CTX		*mac;		/* HMAC-SHA256 keyed with key */
 	long			 timeout_ms;
 	struct wh_call		*calls;		/* in flight */
 };
@@ -127,6 +127,31 @@ wh_open_key(struct wh_state *st, const char *secret, char *err,
 	return 0;
 }
 
+/* The keyed HMAC-SHA256 context every signature starts from. */
+static int
+wh_open_mac(struct wh_state *st, char *err, size_t errlen)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+		    (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *mac;
+
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL) {
+		snprintf(err, errlen, "HMAC is not available from libcrypto");
+		return -1;
+	}
+	st->mac = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac);
+	if (st->mac == NULL ||
+	    !EVP_MAC_init(st->mac, st->key, st->key_len, params)) {
+		snprintf(err, errlen, "cannot set up HMAC-SHA256");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 wh_close(void *arg)
 {
@@ -144,6 +169,7 @@ wh_close(void *arg)
 			free(c->headers[i]);
 		free(c);
 	}
+	EVP_MAC_CTX_free(st->mac);
 	if (st->key != NULL)
 		OPENSSL_clear_free(st->key, st->key_len);
 	free(st->url);
@@ -165,7 +191,7 @@ wh_open(const struct sz_host *host, struct sz_chan *chan, void **state,
 	st->host = host;
 	st->chan = chan;
 	if (wh_open_key(st, host->setting_string(chan, "secret"), err,
-	    errlen) == -1)
+	    errlen) == -1 || wh_open_mac(st, err, errlen) == -1)
 		goto fail;
 	if (st->key_len < 16)
 		host->log(chan, SZ_LOG_WARN, "webhook secret is only %zu bytes",
@@ -196,60 +222,59 @@ fail:
 
 /* ---- the request ------------------------------------------------------ */
 
-/* {"type", "alert", "recipient", "text", "ack_url"}, compact; NULL on error. */
+/*
+ * {"type": "sanzhang.alert", then the members of the host's JSON (alert,
+ * recipient, text, ack_url)}: spliced as text, since the host's JSON is a
+ * compact object already.  NULL when it is not an object or memory runs
+ * out.
+ */
 static char *
 wh_body(const struct sz_msg *m)
 {
-	json_t *in, *out;
-	json_error_t jerr;
-	char *s = NULL;
+	static const char head[] = "{\"type\":\"sanzhang.alert\"";
+	size_t jlen, hlen = sizeof(head) - 1;
+	char *s;
 
-	if (m->json == NULL ||
-	    (in = json_loads(m->json, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+	if (m->json == NULL || (jlen = strlen(m->json)) < 2 ||
+	    m->json[0] != '{' || m->json[jlen - 1] != '}')
 		return NULL;
-	if (!json_is_object(in) || (out = json_object()) == NULL) {
-		json_decref(in);
+	if ((s = malloc(hlen + jlen + 1)) == NULL)
 		return NULL;
+	memcpy(s, head, hlen);
+	if (jlen == 2)		/* {} */
+		memcpy(s + hlen, "}", 2);
+	else {
+		s[hlen] = ',';
+		memcpy(s + hlen + 1, m->json + 1, jlen);	/* with NUL */
 	}
-	if (json_object_set_new(out, "type", json_string("sanzhang.alert")) ||
-	    json_object_set(out, "alert", json_object_get(in, "alert") ?
-	    json_object_get(in, "alert") : json_null()) ||
-	    json_object_set(out, "recipient", json_object_get(in,
-	    "recipient") ? json_object_get(in, "recipient") : json_null()) ||
-	    json_object_set_new(out, "text", m->text ?
-	    json_string(m->text) : json_null()) ||
-	    json_object_set_new(out, "ack_url", m->ack_url ?
-	    json_string(m->ack_url) : json_null()))
-		goto done;
-	s = json_dumps(out, JSON_COMPACT);
-done:
-	json_decref(out);
-	json_decref(in);
 	return s;
 }
 
-/* "v1," + base64(HMAC-SHA256(key, id "." ts "." body)); -1 on error. */
+/*
+ * "v1," + base64(HMAC-SHA256(key, id "." ts "." body)); -1 on error.
+ * The keyed context is set up once per channel and copied per message.
+ */
 static int
 wh_sign(const struct wh_state *st, const char *id, const char *ts,
     const char *body, char *out, size_t outlen)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
+	size_t maclen = 0;
 	char b64[WH_SIG_B64];
-	char *content;
-	size_t len;
+	EVP_MAC_CTX *ctx;
+	int ok;
 
-	len = strlen(id) + strlen(ts) + strlen(body) + 3;
-	if ((content = malloc(len)) == NULL)
+	if ((ctx = EVP_MAC_CTX_dup(st->mac)) == NULL)
 		return -1;
-	snprintf(content, len, "%s.%s.%s", id, ts, body);
-	if (HMAC(EVP_sha256(), st->key, (int)st->key_len,
-	    (unsigned char *)content, len - 1, mac, &maclen) == NULL ||
-	    maclen != 32) {
-		free(content);
+	ok = EVP_MAC_update(ctx, (const unsigned char *)id, strlen(id)) &&
+	    EVP_MAC_update(ctx, (const unsigned char *)".", 1) &&
+	    EVP_MAC_update(ctx, (const unsigned char *)ts, strlen(ts)) &&
+	    EVP_MAC_update(ctx, (const unsigned char *)".", 1) &&
+	    EVP_MAC_update(ctx, (const unsigned char *)body, strlen(body)) &&
+	    EVP_MAC_final(ctx, mac, &maclen, sizeof(mac)) && maclen == 32;
+	EVP_MAC_CTX_free(ctx);
+	if (!ok)
 		return -1;
-	}
-	free(content);
 	EVP_EncodeBlock((unsigned char *)b64, mac, (int)maclen);
 	if ((size_t)snprintf(out, outlen, "v1,%s", b64) >= outlen)
 		return -1;

@@ -129,8 +129,9 @@ struct sz_msg {
 	const char	*target;	/* the recipient's own address for this
 					 * channel from the roster (e.g. a webhook
 					 * URL), or NULL */
-	const char	*json;		/* alert and recipient as one JSON object:
-					 * {"alert": {...}, "recipient": {...}} */
+	const char	*json;		/* the whole message as one compact JSON
+					 * object: {"alert": {...}, "recipient":
+					 * {...}, "text": ..., "ack_url": ...} */
 };
 
 /* An HTTP request for the host to run. */

@@ -28,11 +28,14 @@
 #endif
 
 #define PHONE		"13800138000"
+#define TEXT		"\xe3\x80\x90\xe9\x98\xb2\xe6\xb1\x9b\xe3\x80\x91 reply 1"
+#define ACK_URL		"http://127.0.0.1:8787/a/tok123"
 #define MSG_JSON	"{\"alert\": {\"id\": \"a-1\", \"kind\": \"flood\", " \
 	"\"severity\": \"warning\", \"title\": \"\xe9\x98\xb2\xe6\xb1\x9b\", " \
 	"\"body\": \"river rising\"}, \"recipient\": {\"name\": " \
 	"\"\xe5\xbc\xa0\xe4\xb8\x89\", \"phone\": \"" PHONE "\", " \
-	"\"posts\": [\"grid 3\"]}}"
+	"\"posts\": [\"grid 3\"]}, \"text\": \"" TEXT "\", " \
+	"\"ack_url\": \"" ACK_URL "\"}"
 #define SECRET_B64	"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define SECRET		"whsec_" SECRET_B64
 #define DEFAULT_URL	"http://127.0.0.1:9/hook"
@@ -44,8 +47,8 @@ static const struct sz_msg msg1 = {
 	.id = "d-42",
 	.phone = PHONE,
 	.name = "\xe5\xbc\xa0\xe4\xb8\x89",
-	.text = "\xe3\x80\x90\xe9\x98\xb2\xe6\xb1\x9b\xe3\x80\x91 reply 1",
-	.ack_url = "http://127.0.0.1:8787/a/tok123",
+	.text = TEXT,
+	.ack_url = ACK_URL,
 	.target = NULL,
 	.json = MSG_JSON,
 };
