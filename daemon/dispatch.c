@@ -34,6 +34,8 @@
 #define DISPATCH_BACKOFF_S	5	/* first retry; doubles, +-25% jitter */
 #define DISPATCH_BACKOFF_MAX_S	600
 #define DISPATCH_LOOKAHEAD	256	/* jobs scanned to fill one batch */
+#define DISPATCH_FLUSH_MIN	512	/* outcomes that are written before
+					 * the next tick */
 #define DISPATCH_ALERTS		64	/* alerts remembered */
 
 enum job_state { JOB_READY, JOB_SENDING, JOB_SETTLING };
@@ -682,6 +684,25 @@ dispatch_tick(evutil_socket_t fd, short what, void *arg)
 	maybe_fetch(dp, what == 0 || (what & EV_READ));
 }
 
+/*
+ * Between ticks: send into the capacity that came free; write outcomes
+ * only when many have gathered (the tick writes the rest), so the writer
+ * commits in large groups.
+ */
+static void
+dispatch_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch *dp = arg;
+
+	(void)fd;
+	(void)what;
+	dp->kicked = false;
+	send_ready(dp);
+	if (dp->n_settling >= DISPATCH_FLUSH_MIN)
+		flush_outcomes(dp);
+	maybe_fetch(dp, false);
+}
+
 void
 dispatch_wake(struct dispatch *dp)
 {
@@ -807,7 +828,7 @@ dispatch_new(struct daemon *d, char *err, size_t errlen)
 		return NULL;
 	}
 	dp->tick = event_new(d->base, -1, EV_PERSIST, dispatch_tick, dp);
-	dp->kick = evtimer_new(d->base, dispatch_tick, dp);
+	dp->kick = evtimer_new(d->base, dispatch_kick, dp);
 	if (dp->tick == NULL || dp->kick == NULL ||
 	    event_add(dp->tick, &tv) != 0) {
 		snprintf(err, errlen, "cannot start the dispatcher");

@@ -37,6 +37,7 @@ struct httpc_xfer {
 	struct timespec		 start;
 	CURLcode		 code;		/* failed before curl ran */
 	const char		*fail;		/* our reason, over curl's */
+	bool			 fixed;		/* the fixed options are set */
 
 	/* What curl reads from us mid-transfer: header lines, then body. */
 	char			*req;
@@ -219,9 +220,13 @@ httpc_xfer_get(struct httpc *h)
 	struct httpc_xfer *x;
 
 	if ((x = TAILQ_FIRST(&h->idle)) != NULL) {
+		/*
+		 * Not reset: the fixed options stay, and httpc_set_request()
+		 * sets every per-request option, including back to its
+		 * default, each time (a reset costs more than the request).
+		 */
 		TAILQ_REMOVE(&h->idle, x, entry);
 		h->n_idle--;
-		curl_easy_reset(x->easy);
 		return x;
 	}
 	if ((x = calloc(1, sizeof(*x))) == NULL)
@@ -316,6 +321,10 @@ httpc_req_body(const struct httpc_xfer *x, size_t n_headers)
 	return last->data + strlen(last->data) + 1;
 }
 
+/*
+ * The method and body.  Every call sets all of them, since a recycled
+ * handle still has the previous request's.
+ */
 static CURLcode
 httpc_set_method(struct httpc_xfer *x, const struct httpc_req *r)
 {
@@ -323,6 +332,11 @@ httpc_set_method(struct httpc_xfer *x, const struct httpc_req *r)
 	CURL *e = x->easy;
 	CURLcode rc;
 
+	if ((rc = curl_easy_setopt(e, CURLOPT_NOBODY, 0L)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+	    (char *)NULL)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L)) != CURLE_OK)
+		return rc;
 	if (strcmp(m, "GET") == 0 && r->body_len == 0)
 		return CURLE_OK;
 	if (strcmp(m, "HEAD") == 0)
@@ -358,6 +372,8 @@ httpc_set_fixed(struct httpc_xfer *x)
 	CURLcode rc;
 
 	x->errbuf[0] = '\0';
+	if (x->fixed)
+		return CURLE_OK;
 	if ((rc = curl_easy_setopt(e, CURLOPT_PRIVATE, x)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L)) != CURLE_OK ||
 	    (rc = httpc_set_protocols(e)) != CURLE_OK ||
@@ -372,7 +388,10 @@ httpc_set_fixed(struct httpc_xfer *x)
 	    (rc = curl_easy_setopt(e, CURLOPT_USERAGENT, "sanzhangd")) !=
 	    CURLE_OK)
 		return rc;
-	return curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, x->h->connect_ms);
+	if ((rc = curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    x->h->connect_ms)) == CURLE_OK)
+		x->fixed = true;
+	return rc;
 }
 
 static CURLcode
@@ -393,10 +412,7 @@ httpc_set_request(struct httpc_xfer *x, const struct httpc_req *r)
 	    r->timeout_ms : HTTPC_DEFAULT_TIMEOUT_MS)) != CURLE_OK ||
 	    (rc = httpc_set_method(x, r)) != CURLE_OK)
 		return rc;
-	if (r->unix_socket != NULL)
-		return curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH,
-		    r->unix_socket);
-	return CURLE_OK;
+	return curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, r->unix_socket);
 }
 
 /* Hand the result to done, then recycle the transfer. */

@@ -196,6 +196,23 @@ sqlite_cached_done(sqlite3_stmt *stmt)
 	sqlite3_clear_bindings(stmt);
 }
 
+/* One statement that takes no parameters, kept prepared (BEGIN, COMMIT...). */
+static int
+sqlite_exec_cached(struct sqlite_store *s, const char *sql)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite_cached(s, sql, &stmt) != STORE_OK)
+		return STORE_ERROR;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE || rc == SQLITE_ROW)
+		rc = STORE_OK;
+	else
+		rc = sqlite_fail(s, rc, sql);	/* before the reset clears it */
+	sqlite3_reset(stmt);
+	return rc;
+}
+
 static int
 sqlite_user_version(struct sqlite_store *s)
 {
@@ -342,17 +359,17 @@ sqlite_begin(struct store *st, bool write, bool durable)
 	struct sqlite_store *s = sq(st);
 
 	if (!write)
-		return sqlite_exec(s, "BEGIN");
-	if (sqlite_exec(s, durable ? "PRAGMA synchronous = FULL" :
+		return sqlite_exec_cached(s, "BEGIN");
+	if (sqlite_exec_cached(s, durable ? "PRAGMA synchronous = FULL" :
 	    "PRAGMA synchronous = NORMAL") != STORE_OK)
 		return STORE_ERROR;
-	return sqlite_exec(s, "BEGIN IMMEDIATE");
+	return sqlite_exec_cached(s, "BEGIN IMMEDIATE");
 }
 
 static int
 sqlite_commit(struct store *st)
 {
-	return sqlite_exec(sq(st), "COMMIT");
+	return sqlite_exec_cached(sq(st), "COMMIT");
 }
 
 static void
@@ -367,13 +384,13 @@ sqlite_rollback(struct store *st)
 static int
 sqlite_savepoint(struct store *st)
 {
-	return sqlite_exec(sq(st), "SAVEPOINT job");
+	return sqlite_exec_cached(sq(st), "SAVEPOINT job");
 }
 
 static int
 sqlite_release(struct store *st)
 {
-	return sqlite_exec(sq(st), "RELEASE job");
+	return sqlite_exec_cached(sq(st), "RELEASE job");
 }
 
 /*

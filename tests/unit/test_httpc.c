@@ -65,6 +65,19 @@ srv_header(struct evhttp_request *req, const char *name, const char *value)
 	evhttp_add_header(evhttp_request_get_output_headers(req), name, value);
 }
 
+static const char *
+srv_method(struct evhttp_request *req)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:	return "GET";
+	case EVHTTP_REQ_POST:	return "POST";
+	case EVHTTP_REQ_HEAD:	return "HEAD";
+	case EVHTTP_REQ_PUT:	return "PUT";
+	case EVHTTP_REQ_DELETE:	return "DELETE";
+	default:		return "other";
+	}
+}
+
 /* /ok: 200, says what it saw (method, a client header, Expect, body). */
 static void
 srv_ok(struct evhttp_request *req)
@@ -83,8 +96,7 @@ srv_ok(struct evhttp_request *req)
 	snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
 	srv_header(req, "X-Test", "yes");
 	srv_header(req, "X-Body-Len", len);
-	srv_header(req, "X-Method", evhttp_request_get_command(req) ==
-	    EVHTTP_REQ_POST ? "POST" : "other");
+	srv_header(req, "X-Method", srv_method(req));
 	srv_header(req, "X-Saw-Expect", (v = evhttp_find_header(in, "Expect")) ?
 	    v : "none");
 	srv_header(req, "X-Saw-Client", (v = evhttp_find_header(in,
@@ -463,6 +475,59 @@ test_timeout(void **state)
 	print_message("timeout after %.3f s: %s\n", g.seconds, g.error);
 }
 
+/*
+ * One recycled transfer after another (only one is ever idle here): each
+ * request's method, body and socket are its own, never the last one's.
+ */
+static void
+test_reuse_resets_request(void **state)
+{
+	static const struct {
+		const char	*method;
+		const char	*body;
+		bool		 unix_socket;
+		const char	*want_method;
+		const char	*want_len;
+	} seq[] = {
+		{ "POST", "abc", false, "POST", "3" },
+		{ "GET", NULL, false, "GET", "0" },
+		{ "HEAD", NULL, false, "HEAD", "0" },
+		{ "GET", NULL, false, "GET", "0" },
+		{ "PUT", "xy", false, "PUT", "2" },
+		{ "DELETE", NULL, false, "DELETE", "0" },
+		{ "POST", "unix", true, "POST", "4" },
+		{ "GET", NULL, false, "GET", "0" },
+	};
+	struct fixture *f = *state;
+	char url[128];
+
+	snprintf(url, sizeof(url), "%s/ok", f->url);
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		struct got g = { .want = { "X-Method", "X-Body-Len" } };
+		struct httpc_req r = { .method = seq[i].method, .url = url,
+		    .body = seq[i].body, .body_len = seq[i].body ?
+		    strlen(seq[i].body) : 0,
+		    .unix_socket = seq[i].unix_socket ? f->sock : NULL };
+
+		assert_int_equal(send_full(f, &r, got_done, &g), 0);
+		run_until(f, &g.calls, 1, 5);
+		assert_int_equal(g.status, 200);
+		assert_string_equal(g.hdr[0], seq[i].want_method);
+		assert_string_equal(g.hdr[1], seq[i].want_len);
+	}
+	/* Over TCP again after the unix socket: a closed port is refused. */
+	{
+		struct got g = { .want = { NULL } };
+		char dead[64];
+
+		snprintf(dead, sizeof(dead), "http://127.0.0.1:%d/ok",
+		    f->dead_port);
+		send_to(f, "GET", dead, 2000, got_done, &g);
+		run_until(f, &g.calls, 1, 5);
+		assert_int_equal(g.code, CURLE_COULDNT_CONNECT);
+	}
+}
+
 static void
 test_unix_socket(void **state)
 {
@@ -708,6 +773,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reuse_resets_request, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_unix_socket, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_body_over_cap, setup,
