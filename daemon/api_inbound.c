@@ -2,8 +2,10 @@
  * api_inbound.c - GET or POST /v1/inbound/CHANNEL: a gateway's delivery
  * receipts and SMS replies, handed to the channel's plugin to parse.
  *
- * No bearer token: gateways do not send one.  Plugins check what their
- * provider signs; what they accept only ever moves a delivery forward.
+ * No bearer token: gateways do not send one.  A channel with an
+ * inbound_secret takes callbacks only at /v1/inbound/NAME/SECRET (the URL
+ * the host gives its plugin, and the one to configure at the gateway).
+ * Plugins check what their provider signs as well.
  */
 #include "api.h"
 #include "chan.h"
@@ -13,6 +15,7 @@
 #include "log.h"
 
 #include <event2/buffer.h>
+#include <openssl/crypto.h>
 #include <event2/http.h>
 #include <string.h>
 
@@ -26,22 +29,54 @@ inbound_header(const struct sz_inbound *in, const char *name)
 	return evhttp_find_header(evhttp_request_get_input_headers(rq->r), name);
 }
 
+/*
+ * The channel a path /v1/inbound/NAME[/SECRET] names, when SECRET is the
+ * channel's inbound_secret (compared in constant time), or it has none
+ * and the path carries none; NULL otherwise.
+ */
+static struct sz_chan *
+inbound_channel(struct req *rq, char *name, size_t namelen)
+{
+	static const char prefix[] = "/v1/inbound/";
+	const char *p = rq->path + sizeof(prefix) - 1, *slash, *given;
+	const char *want;
+	struct sz_chan *c;
+
+	slash = strchr(p, '/');
+	snprintf(name, namelen, "%.*s", (int)(slash ? (size_t)(slash - p) :
+	    strlen(p)), p);
+	if ((c = dispatch_channel(rq->d->dispatch, name)) == NULL ||
+	    c->plugin->inbound == NULL)
+		return NULL;
+	want = c->cfg->inbound_secret;
+	given = slash != NULL ? slash + 1 : NULL;
+	if (want == NULL)
+		return given == NULL ? c : NULL;
+	if (given == NULL || strlen(given) != strlen(want) ||
+	    CRYPTO_memcmp(given, want, strlen(want)) != 0) {
+		log_warnx("inbound: channel %s: a callback without its secret "
+		    "from %s was refused", name, http_peer(rq));
+		return NULL;
+	}
+	return c;
+}
+
 void
 api_inbound(struct req *rq)
 {
-	static const char prefix[] = "/v1/inbound/";
-	const char *name = rq->path + sizeof(prefix) - 1;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(rq->r);
 	struct evbuffer *body = evhttp_request_get_input_buffer(rq->r);
 	struct sz_inbound_answer out = { .status = 200 };
-	struct sz_chan *c = dispatch_channel(rq->d->dispatch, name);
 	size_t len = evbuffer_get_length(body);
 	struct sz_inbound in;
 	struct evbuffer *reply;
+	struct sz_chan *c;
+	char name[48];
 
-	if (c == NULL || c->plugin->inbound == NULL) {
+	/* One answer for every refusal: no probing for names or secrets. */
+	if ((c = inbound_channel(rq, name, sizeof(name))) == NULL) {
 		http_reply_error(rq, 404, "not_found", "no channel \"%.40s\" takes "
-		    "inbound callbacks", name);
+		    "inbound callbacks at this address", name);
 		return;
 	}
 	if (len > INBOUND_MAX_BODY) {

@@ -2,6 +2,7 @@
  * api_nodes.c - GET /v1/nodes[/CODE] and GET /healthz.
  */
 #include "api.h"
+#include "chan.h"
 #include "daemon.h"
 #include "dbq.h"
 #include "dispatch.h"
@@ -156,6 +157,28 @@ fail:
 	free(q);
 }
 
+/* Each channel's counters since start. */
+static json_t *
+health_channels(struct daemon *d)
+{
+	json_t *a = json_array();
+	struct sz_chan *v;
+	size_t n;
+
+	v = dispatch_channels(d->dispatch, &n);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,"
+		    "s:I,s:i}", "name", v[i].cfg->name,
+		    "plugin", v[i].plugin->name,
+		    "messages", (json_int_t)v[i].n_messages,
+		    "requests", (json_int_t)v[i].n_requests,
+		    "accepted", (json_int_t)v[i].n_accepted,
+		    "retried", (json_int_t)v[i].n_retried,
+		    "failed", (json_int_t)v[i].n_failed,
+		    "in_flight", v[i].inflight));
+	return a;
+}
+
 void
 api_health(struct req *rq)
 {
@@ -165,10 +188,11 @@ api_health(struct req *rq)
 	bool failing = dbq_failing(d->writer);
 
 	http_reply_json(rq, failing ? 503 : 200,
-	    json_pack("{s:s,s:s,s:I,s:s,s:I}",
+	    json_pack("{s:s,s:s,s:I,s:s,s:I,s:o}",
 	    "status", failing ? "degraded" : "ok",
 	    "version", PACKAGE_VERSION,
 	    "queue_depth", (json_int_t)depth,
 	    "db", failing ? "write failed" : "ok",
-	    "uptime", (json_int_t)(time(NULL) - d->started)));
+	    "uptime", (json_int_t)(time(NULL) - d->started),
+	    "channels", health_channels(d)));
 }

@@ -141,6 +141,7 @@ host_http(struct sz_chan *c, const struct sz_http_req *req, sz_http_done done,
 		free(h);
 		return -1;
 	}
+	c->n_requests++;
 	return 0;
 }
 
@@ -150,6 +151,12 @@ static void
 host_outcome(struct sz_chan *c, const char *msg_id, enum sz_outcome outcome,
     const char *provider_id, int retry_after, const char *why)
 {
+	if (outcome == SZ_ACCEPTED)
+		c->n_accepted++;
+	else if (outcome == SZ_RETRY)
+		c->n_retried++;
+	else
+		c->n_failed++;
 	dispatch_outcome(c->dp, c, msg_id, outcome, provider_id, retry_after,
 	    why);
 }
@@ -238,8 +245,13 @@ chan_open_one(struct sz_chan *c, struct chan_set *cs, char *err, size_t errlen)
 	c->batch = m->p->max_batch;
 	if (c->cfg->batch > 0 && (unsigned)c->cfg->batch < c->batch)
 		c->batch = (unsigned)c->cfg->batch;
-	snprintf(c->inbound_url, sizeof(c->inbound_url), "%s/v1/inbound/%s",
-	    cfg->public_url, c->cfg->name);
+	/* The secret, when set, is a path segment: plugins append queries. */
+	snprintf(c->inbound_url, sizeof(c->inbound_url), "%s/v1/inbound/%s%s%s",
+	    cfg->public_url, c->cfg->name, c->cfg->inbound_secret ? "/" : "",
+	    c->cfg->inbound_secret ? c->cfg->inbound_secret : "");
+	if (c->cfg->inbound_secret == NULL && m->p->inbound != NULL)
+		log_warnx("channel %s: inbound callbacks are not authenticated; "
+		    "set inbound_secret", c->cfg->name);
 	c->tokens = c->cfg->rate > 0 ? c->cfg->rate : 0;
 	clock_gettime(CLOCK_MONOTONIC, &c->refilled);
 	if (m->p->open(&chan_host, c, &c->state, perr, sizeof(perr)) != 0) {

@@ -7,6 +7,7 @@
 #define SANZHANG_CHAN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -32,6 +33,12 @@ struct sz_chan {
 	bool				 full;		/* no budget left this pass */
 	double				 tokens;	/* rate budget now */
 	struct timespec			 refilled;
+	/* Since start, for /healthz (and later /metrics). */
+	uint64_t			 n_messages;	/* handed to send() */
+	uint64_t			 n_requests;	/* HTTP requests made */
+	uint64_t			 n_accepted;
+	uint64_t			 n_retried;
+	uint64_t			 n_failed;
 };
 
 /* All channels of the running config. */

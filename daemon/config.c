@@ -420,6 +420,7 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_channels; i++) {
 		free(cfg->channels[i].name);
 		free(cfg->channels[i].plugin);
+		free(cfg->channels[i].inbound_secret);
 	}
 	for (size_t i = 0; i < cfg->n_routing; i++) {
 		free(cfg->routing[i].role);

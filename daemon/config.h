@@ -43,6 +43,7 @@ struct cfg_channel {
 	double		 rate;		/* messages a second; 0 = unlimited */
 	int		 concurrency;	/* requests in flight */
 	int		 batch;		/* numbers per request; 0 = plugin's max */
+	char		*inbound_secret; /* required in inbound URLs, or NULL */
 	void		*settings;	/* the libconfig group (config_setting_t *),
 					 * handed whole to the plugin */
 	int		 line;

@@ -393,6 +393,17 @@ cfg_channel(struct cfg_ctx *x, config_setting_t *g, struct cfg_channel *c)
 			return -1;
 		c->batch = (int)n;
 	}
+	if ((s = config_setting_get_member(g, "inbound_secret")) != NULL) {
+		/* It goes into URLs as a path segment: keep it URL-safe. */
+		if (cfg_str(x, s, &v) == -1)
+			return -1;
+		if (strlen(v) < 16 || !cfg_charset(v, CFG_LOWER
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-", 128))
+			return cfg_bad(x, s, "must be 16-128 of A-Z a-z 0-9 _ - "
+			    "(e.g. from: openssl rand -hex 24)");
+		if (cfg_dup(x, &c->inbound_secret, v) == -1)
+			return -1;
+	}
 	return 0;
 }
 

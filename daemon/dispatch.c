@@ -99,6 +99,7 @@ struct dispatch {
 	bool			 stopping;
 	int64_t			 exhausted_at;	/* last time a page came up short */
 	int			 flushes;	/* writer jobs in flight */
+	int			 receipts;	/* receipts not yet recorded */
 	bool			 kicked;	/* a tick is already due */
 	struct cached_alert	 alerts[DISPATCH_ALERTS];
 	size_t			 n_alerts;
@@ -476,6 +477,7 @@ send_batch(struct dispatch *dp, struct job *j, unsigned budget)
 		ptrs[i] = &msgs[i];
 	}
 	chan_spend(c, n);
+	c->n_messages += n;
 	if (c->plugin->send(c->state, c, ptrs, n) != 0) {
 		for (unsigned i = 0; i < n; i++)
 			if (batch[i]->st == JOB_SENDING)
@@ -732,7 +734,7 @@ size_t
 dispatch_busy(const struct dispatch *dp)
 {
 	return dp->n_sending + dp->n_settling + (size_t)dp->flushes +
-	    (dp->fetching ? 1 : 0);
+	    (size_t)dp->receipts + (dp->fetching ? 1 : 0);
 }
 
 size_t
@@ -747,13 +749,27 @@ dispatch_channel(struct dispatch *dp, const char *name)
 	return chan_find(&dp->chans, name);
 }
 
+struct sz_chan *
+dispatch_channels(struct dispatch *dp, size_t *n)
+{
+	*n = dp->chans.n;
+	return dp->chans.v;
+}
+
 /* ---- receipts --------------------------------------------------------------------- */
 
+#define RECEIPT_TRIES		4	/* a report for a send not yet written */
+#define RECEIPT_RETRY_MS	500
+
 struct receipt {
+	struct dispatch	*dp;
 	char		 id[128];
 	bool		 by_provider;
 	bool		 delivered;
+	int		 tries;
 };
+
+static void receipt_submit(struct receipt *r);
 
 static int
 receipt_run(struct store *st, void *arg)
@@ -764,15 +780,46 @@ receipt_run(struct store *st, void *arg)
 }
 
 static void
+receipt_again(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	receipt_submit(arg);
+}
+
+/*
+ * A report can overtake the gateway's answer to the send it is about (two
+ * connections), or its outcome can still be on its way to the store: an
+ * unknown delivery is looked up again a few times before it is dropped.
+ */
+static void
 receipt_done(int rc, void *arg)
 {
 	struct receipt *r = arg;
+	struct timeval tv = { 0, RECEIPT_RETRY_MS * 1000 };
 
+	if (rc == STORE_NOTFOUND && ++r->tries < RECEIPT_TRIES &&
+	    !r->dp->stopping && event_base_once(r->dp->d->base, -1, EV_TIMEOUT,
+	    receipt_again, r, &tv) == 0)
+		return;
 	if (rc == STORE_NOTFOUND)
-		log_debug("dispatch: receipt for unknown delivery %.40s", r->id);
+		log_info("dispatch: receipt for unknown delivery %.40s", r->id);
 	else if (rc != STORE_OK)
 		log_warnx("dispatch: could not record a receipt");
+	r->dp->receipts--;
 	free(r);
+}
+
+static void
+receipt_submit(struct receipt *r)
+{
+	/* Outcomes first: the writer runs jobs in order. */
+	flush_outcomes(r->dp);
+	if (dbq_submit(r->dp->d->writer, receipt_run, receipt_done, r, 0) != 0) {
+		log_warnx("dispatch: could not queue a receipt");
+		r->dp->receipts--;
+		free(r);
+	}
 }
 
 int
@@ -785,16 +832,15 @@ dispatch_receipt(struct dispatch *dp, struct sz_chan *c, const char *id,
 		free(r);
 		return -1;
 	}
+	r->dp = dp;
+	dp->receipts++;
 	strcpy(r->id, id);
 	r->by_provider = by_provider;
 	r->delivered = delivered;
 	if (!delivered)
 		log_info("channel %s: delivery %.40s failed: %s", c->cfg->name,
 		    id, why ? why : "no reason given");
-	if (dbq_submit(dp->d->writer, receipt_run, receipt_done, r, 0) != 0) {
-		free(r);
-		return -1;
-	}
+	receipt_submit(r);
 	return 0;
 }
 

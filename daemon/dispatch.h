@@ -37,6 +37,8 @@ void dispatch_free(struct dispatch *dp);
 
 /* The channel of this name, for inbound callbacks; NULL when unknown. */
 struct sz_chan *dispatch_channel(struct dispatch *dp, const char *name);
+/* Every channel (n of them), for status reports. */
+struct sz_chan *dispatch_channels(struct dispatch *dp, size_t *n);
 
 /* From the host functions of chan.c. */
 void dispatch_outcome(struct dispatch *dp, struct sz_chan *c,

@@ -336,8 +336,6 @@ http_authenticate(struct req *rq)
 	    "Authorization");
 	const struct cfg_token *t;
 	unsigned char digest[SHA256_DIGEST_LENGTH];
-	char *peer = NULL;
-	ev_uint16_t port = 0;
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
 		evhttp_add_header(evhttp_request_get_output_headers(rq->r),
@@ -348,10 +346,8 @@ http_authenticate(struct req *rq)
 	}
 	SHA256((const unsigned char *)h + 7, strlen(h + 7), digest);
 	if ((t = config_token_find(rq->d->cfg, digest)) == NULL) {
-		evhttp_connection_get_peer(evhttp_request_get_connection(rq->r),
-		    &peer, &port);
-		log_warnx("http: unknown token from %s for %s",
-		    peer ? peer : "?", rq->route);
+		log_warnx("http: unknown token from %s for %s", http_peer(rq),
+		    rq->route);
 		evhttp_add_header(evhttp_request_get_output_headers(rq->r),
 		    "WWW-Authenticate", "Bearer realm=\"sanzhang\", "
 		    "error=\"invalid_token\"");
@@ -363,6 +359,17 @@ http_authenticate(struct req *rq)
 	rq->who.scope = (const char *const *)t->scope;
 	rq->who.n_scope = t->n_scope;
 	return 0;
+}
+
+const char *
+http_peer(const struct req *rq)
+{
+	char *peer = NULL;
+	ev_uint16_t port = 0;
+
+	evhttp_connection_get_peer(evhttp_request_get_connection(rq->r),
+	    &peer, &port);
+	return peer != NULL && *peer != '\0' ? peer : "the control socket";
 }
 
 double

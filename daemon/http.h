@@ -51,6 +51,8 @@ size_t httpd_unfinished(const struct httpd *h);
 /* Free everything; requests still in progress are dropped. */
 void httpd_free(struct httpd *h);
 
+/* The client's address, for logs. */
+const char *http_peer(const struct req *rq);
 /* Seconds since the request arrived. */
 double http_elapsed(const struct req *rq);
 

@@ -13,7 +13,8 @@
 
 /* Keys of a channel group that belong to the host, not the plugin. */
 static const char *const plugin_host_keys[] = {
-	"name", "plugin", "rate", "concurrency", "batch", NULL,
+	"name", "plugin", "rate", "concurrency", "batch", "inbound_secret",
+	NULL,
 };
 
 static bool

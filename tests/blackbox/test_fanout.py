@@ -443,11 +443,17 @@ def gw(request):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+INBOUND_SECRET = "in-" + secrets.token_hex(12)
+
+
 def kannel_daemon(daemons, k):
+    # With an inbound secret: every delivery report must come back through
+    # the URL that carries it.
     chan = ('{ name = "sms"; plugin = "sms_kannel"; url = "%s"; '
-            'username = "%s"; password = "%s"; from = "%s"; batch = 100; }'
+            'username = "%s"; password = "%s"; from = "%s"; batch = 100; '
+            'inbound_secret = "%s"; }'
             % (k.base_url() + "/cgi-bin/sendsms", k.username, k.password,
-               SMS_FROM))
+               SMS_FROM, INBOUND_SECRET))
     # No {url}: every recipient's text is the same, so one request.
     tmpl = 'templates = { drill = "{title}：{body}"; };'
     return start_fanout(daemons, [chan], routing_all("sms"), extra=tmpl)
@@ -483,6 +489,23 @@ def test_kannel_fanout_and_delivery_reports(daemons, gw):
         assert (m["from"], m["parts"]) == (SMS_FROM, 1), m
     assert set(recipient_states(d, a["id"]).values()) == {"delivered"}
     assert full_phones(d.log()) == [], d.log_tail()
+
+
+def test_inbound_needs_the_channel_secret(daemons, gw):
+    d = kannel_daemon(daemons, gw)
+    report = "?t=1&p=13800000001&b=nosuchbatch"
+    for path in ("/v1/inbound/sms", "/v1/inbound/sms/wrong-secret-123456",
+                 "/v1/inbound/sms/" + INBOUND_SECRET[:-1],
+                 "/v1/inbound/sms/" + INBOUND_SECRET + "x",
+                 "/v1/inbound/nosuch/" + INBOUND_SECRET):
+        r = d.request("GET", path + report, token=None)
+        assert r.status == 404, (path, r)
+        assert INBOUND_SECRET not in r.text, r.text
+    r = d.request("GET", "/v1/inbound/sms/" + INBOUND_SECRET + report,
+                  token=None)
+    assert r.status == 200, r	# handed to the plugin, which took it
+    assert "refused" in d.log()
+    assert INBOUND_SECRET not in d.log(), "the secret was logged"
 
 
 @pytest.mark.parametrize("targets,roles,n", [

@@ -91,6 +91,25 @@ def test_check_wrong_type_names_line(tmp):
     assert "listen" in err, err
 
 
+@pytest.mark.parametrize("secret,why", [
+    ("short", "16-128"),
+    ("has/slash-and-more-than-16", "A-Z a-z 0-9"),
+    ("has space and more than 16", "A-Z a-z 0-9"),
+])
+def test_check_bad_inbound_secret_names_line(tmp, secret, why):
+    conf = write(os.path.join(tmp, "secret.conf"), base_lines(tmp) + [
+        "channels = (",							# 5
+        '  { name = "f"; plugin = "file"; path = "%s/m.log";' % tmp,	# 6
+        '    inbound_secret = "%s"; }' % secret,				# 7
+        ");",
+    ])
+    rc, out, err = run_daemon(["-t", "-c", conf])
+    assert rc != 0
+    assert "%s:7:" % conf in err, err
+    assert "inbound_secret" in err and why in err, err
+    assert secret not in err or len(secret) < 6, err
+
+
 def test_bad_config_refuses_to_start(tmp):
     conf = write(os.path.join(tmp, "bad.conf"),
                  base_lines(tmp) + ["colour_scheme = 1;"])
