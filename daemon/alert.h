@@ -39,6 +39,8 @@ struct alert_new {
 	const char	 *responses_json;
 	const char	 *escalation;	/* policy name or "none" */
 	int64_t		  created_at;	/* ms since the epoch */
+	int64_t		  send_at;	/* first sends wait until then (quiet
+					 * hours); 0 = at once */
 	int64_t		  expires_at;
 	const char	 *actor;	/* token name */
 	const char	 *idem_key;	/* NULL when none */
@@ -87,6 +89,8 @@ enum dlv_result {
 	DLV_R_RETRY,		/* attempts + 1, due again at next_at */
 	DLV_R_FAILED,		/* failed here; fallback or the recipient fails */
 	DLV_R_EXPIRED,		/* the alert expired before it went out */
+	DLV_R_DEFER,		/* not tried: due again at next_at (quiet
+				 * hours hold a notice) */
 };
 
 struct dlv_update {

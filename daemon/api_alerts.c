@@ -14,6 +14,7 @@
 #include "http.h"
 #include "log.h"
 #include "message.h"
+#include "quiet.h"
 #include "roster.h"
 #include "store.h"
 
@@ -309,6 +310,10 @@ get_routes(struct create *c)
 	/* Emergencies go ahead of drills, drills ahead of notices. */
 	c->a.priority = c->a.kind == ALERT_EMERGENCY ? 0 :
 	    c->a.kind == ALERT_DRILL ? 1 : 2;
+	/* A notice made in quiet hours waits for their end; nothing else. */
+	if (c->a.kind == ALERT_NOTICE)
+		c->a.send_at = quiet_until(&c->rq->d->cfg->quiet,
+		    c->a.created_at);
 	return 0;
 }
 
@@ -455,6 +460,20 @@ create_run(struct store *st, void *arg)
 	return store_audit_add(st, &e);
 }
 
+/* When quiet hours hold a notice back: the end, in Beijing time; else null. */
+static json_t *
+held_until(int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000 + 8 * 3600);
+	struct tm tm;
+	char buf[40];
+
+	if (ms == 0 || gmtime_r(&t, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S+08:00", &tm);
+	return json_string(buf);
+}
+
 static void
 create_done(int rc, void *arg)
 {
@@ -477,13 +496,14 @@ create_done(int rc, void *arg)
 			dispatch_wake(c->rq->d->dispatch);
 		}
 		http_reply_json(c->rq, 201, json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,"
-		    "s:o,s:i,s:b}", "id", (json_int_t)c->out.id, "code", code,
+		    "s:o,s:i,s:b,s:o}", "id", (json_int_t)c->out.id, "code", code,
 		    "kind", alert_kind_name(c->a.kind),
 		    "severity", alert_severity_name(c->a.severity),
 		    "recipients", (json_int_t)c->out.recipients,
 		    "posts", (json_int_t)c->out.posts,
 		    "vacancies", json_loads(c->out.vacancies, 0, NULL),
-		    "sms_parts", c->sms_parts, "replayed", c->out.replayed));
+		    "sms_parts", c->sms_parts, "replayed", c->out.replayed,
+		    "held_until", held_until(c->a.send_at)));
 	}
 	create_free(c);
 }

@@ -44,7 +44,7 @@
 static const char *const cfg_top_keys[] = { "state_dir", "listen",
 	"control_socket", "public_url", "plugin_dir", "log_level", "max_body",
 	"http_timeout", "tokens", "channels", "routing", "escalation",
-	"templates", NULL };
+	"templates", "quiet_hours", NULL };
 static const char *const cfg_role_names[] = {
 	[TOKEN_VIEWER] = "viewer",
 	[TOKEN_OPERATOR] = "operator",
@@ -304,6 +304,14 @@ cfg_scalars(struct cfg_ctx *x, const config_setting_t *root)
 		if (cfg_int(x, s, 1, 3600, &n) == -1)
 			return -1;
 		cfg->http_timeout = (int)n;
+	}
+	if ((s = config_setting_get_member(root, "quiet_hours")) != NULL) {
+		if (cfg_str(x, s, &v) == -1)
+			return -1;
+		if (quiet_parse(v, &cfg->quiet) == -1)
+			return cfg_bad(x, s, "must be \"HH:MM-HH:MM\" in Beijing "
+			    "time, start and end different (e.g. \"22:00-07:00\"), "
+			    "not \"%.20s\"", v);
 	}
 	return 0;
 }

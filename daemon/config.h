@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "quiet.h"
+
 /* Token roles, weakest first: a role may do what every weaker one may. */
 enum token_role {
 	TOKEN_VIEWER = 0,
@@ -94,6 +96,7 @@ struct config {
 	size_t			 n_escalation;
 	struct cfg_template	*templates;
 	size_t			 n_templates;
+	struct quiet		 quiet;		/* when notices wait */
 	void			*priv;		/* the libconfig handle */
 };
 

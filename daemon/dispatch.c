@@ -17,6 +17,7 @@
 #include "idtable.h"
 #include "log.h"
 #include "message.h"
+#include "quiet.h"
 #include "store.h"
 
 #include <event2/event.h>
@@ -264,6 +265,22 @@ job_settle(struct dispatch *dp, struct job *j, enum sz_outcome o,
 	dp->n_settling++;
 }
 
+/* Put a READY job back in the queue, due at next_at, without a try. */
+static void
+job_defer(struct dispatch *dp, struct job *j, int64_t next_at)
+{
+	struct dlv_update *u;
+
+	if ((u = update_new(dp, j, DLV_R_DEFER)) == NULL)
+		return;
+	u->next_at = next_at;
+	TAILQ_REMOVE(&dp->ready, j, q);
+	dp->n_ready--;
+	j->st = JOB_SETTLING;
+	TAILQ_INSERT_TAIL(&dp->settling, j, q);
+	dp->n_settling++;
+}
+
 static void
 job_expire(struct dispatch *dp, struct job *j)
 {
@@ -402,9 +419,16 @@ static bool
 job_alive(struct dispatch *dp, struct job *j)
 {
 	struct cached_alert *a = alert_find(dp, j->row->alert_id);
+	int64_t now = now_ms(), until;
 
-	if (a != NULL && a->b.active && a->b.expires_at <= now_ms()) {
+	if (a != NULL && a->b.active && a->b.expires_at <= now) {
 		job_expire(dp, j);
+		return false;
+	}
+	/* Quiet hours began after the notice was made, or hold a retry. */
+	if (a != NULL && a->b.active && a->b.kind == ALERT_NOTICE &&
+	    (until = quiet_until(&dp->d->cfg->quiet, now)) != 0) {
+		job_defer(dp, j, until);
 		return false;
 	}
 	if (a != NULL && a->b.active)

@@ -244,7 +244,8 @@ alert_put_rcpt(const struct plan_rcpt *r, void *arg)
 	sqlite3_bind_int64(rp->dlv, 2, rp->alert);
 	sqlite_bind_str(rp->dlv, 3, channel);
 	sqlite3_bind_int(rp->dlv, 4, rp->a->priority);
-	sqlite3_bind_int64(rp->dlv, 5, rp->a->created_at);
+	sqlite3_bind_int64(rp->dlv, 5, rp->a->send_at ? rp->a->send_at :
+	    rp->a->created_at);
 	rc = sqlite3_step(rp->dlv);
 	sqlite3_reset(rp->dlv);
 	return rc == SQLITE_DONE ? 0 : sqlite_fail(rp->s, rc, "deliveries");

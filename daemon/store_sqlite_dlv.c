@@ -73,7 +73,7 @@ sqlite_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
 
 enum dlv_sql {
 	DS_ACCEPT, DS_RCPT_SENT, DS_RETRY, DS_FAIL, DS_FALLBACK, DS_RCPT_FAIL,
-	DS_EXPIRE, DS_RCPT_EXPIRE, DS_COUNT
+	DS_EXPIRE, DS_RCPT_EXPIRE, DS_DEFER, DS_COUNT
 };
 
 static const char *const dlv_sql[DS_COUNT] = {
@@ -97,6 +97,8 @@ static const char *const dlv_sql[DS_COUNT] = {
 	    "id = ?1 AND state = 0",
 	[DS_RCPT_EXPIRE] = "UPDATE recipients SET state = 6 WHERE id = ?1 AND "
 	    "state = 0",
+	[DS_DEFER] = "UPDATE deliveries SET next_at = ?2, updated_at = ?3 "
+	    "WHERE id = ?1 AND state = 0",
 };
 
 static int
@@ -133,6 +135,12 @@ dlv_apply_one(sqlite3_stmt *const *q, const struct dlv_update *u, int64_t now)
 			return rc;
 		sqlite3_bind_int64(q[DS_RCPT_EXPIRE], 1, u->recipient_id);
 		return dlv_step(q[DS_RCPT_EXPIRE]);
+	case DLV_R_DEFER:
+		st = q[DS_DEFER];
+		sqlite3_bind_int64(st, 1, u->id);
+		sqlite3_bind_int64(st, 2, u->next_at);
+		sqlite3_bind_int64(st, 3, now);
+		return dlv_step(st);
 	case DLV_R_RETRY:
 		st = q[DS_RETRY];
 		sqlite3_bind_int64(st, 1, u->id);

@@ -110,6 +110,16 @@ def test_check_bad_inbound_secret_names_line(tmp, secret, why):
     assert secret not in err or len(secret) < 6, err
 
 
+@pytest.mark.parametrize("value", ['"22:00"', '"22:00-22:00"', '"25:00-07:00"',
+                                   '"22.00-07.00"', "2200"])
+def test_check_bad_quiet_hours_names_line(tmp, value):
+    conf = write(os.path.join(tmp, "quiet.conf"),
+                 base_lines(tmp) + ["quiet_hours = %s;" % value])	# 5
+    rc, out, err = run_daemon(["-t", "-c", conf])
+    assert rc != 0
+    assert "%s:5:" % conf in err and "quiet_hours" in err, err
+
+
 def test_bad_config_refuses_to_start(tmp):
     conf = write(os.path.join(tmp, "bad.conf"),
                  base_lines(tmp) + ["colour_scheme = 1;"])
