@@ -112,6 +112,7 @@ char *ctl_escape(const char *s);
 int ctl_roster(const struct ctl_conn *conn, int argc, char **argv);
 int ctl_token(int argc, char **argv);
 int ctl_alert(const struct ctl_conn *conn, int argc, char **argv);
+int ctl_ack(const struct ctl_conn *conn, int argc, char **argv);
 
 /*
  * Shared by the alert commands: ctl_alert.c (send, cancel and these

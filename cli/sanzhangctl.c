@@ -86,6 +86,9 @@ usage(FILE *f)
 "        who was reached and who answered; phones masked unless --full.\n"
 "  alert cancel ID|CODE\n"
 "        stop an alert's pending sends and escalations (解除).\n"
+"  ack ID|CODE PHONE [--response N] [--json]\n"
+"        record the answer a leader gave by telephone (N = the alert's\n"
+"        option, 1 = the first, default); audited.\n"
 "  health\n"
 "        the daemon's liveness answer.\n"
 "  token new --name NAME --role admin|operator|viewer [--scope CODE]...\n"
@@ -216,6 +219,8 @@ dispatch(const struct ctl_conn *conn, int argc, char **argv)
 		return ctl_roster(conn, argc, argv);
 	if (strcmp(argv[0], "alert") == 0)
 		return ctl_alert(conn, argc, argv);
+	if (strcmp(argv[0], "ack") == 0)
+		return ctl_ack(conn, argc, argv);
 	if (strcmp(argv[0], "health") == 0)
 		return cmd_health(conn, argc, argv);
 	if (strcmp(argv[0], "token") == 0)

@@ -10,6 +10,7 @@ PKGS="
   sqlite3 curl ca-certificates procps
   python3 python3-pytest
   kannel kannel-extras
+  chromium fonts-noto-cjk
 "
 
 if [ "$(id -u)" -ne 0 ]; then

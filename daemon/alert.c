@@ -4,6 +4,7 @@
 #include "alert.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,4 +90,25 @@ alert_brief_free(struct alert_brief *b)
 	free(b->title);
 	free(b->body);
 	b->title = b->body = NULL;
+}
+
+void
+ack_info_free(struct ack_info *a)
+{
+	free(a->title);
+	free(a->body);
+	free(a->name);
+	free(a->posts);
+	free(a->responses);
+	memset(a, 0, sizeof(*a));
+}
+
+int
+ack_n_responses(const char *responses_json)
+{
+	json_t *v = json_loads(responses_json ? responses_json : "", 0, NULL);
+	int n = json_is_array(v) ? (int)json_array_size(v) : 0;
+
+	json_decref(v);
+	return n > 0 ? n : 1;
 }

@@ -58,6 +58,7 @@ enum dlv_state {
 	DLV_FAILED,		/* given up on this channel */
 	DLV_CANCELLED,
 	DLV_EXPIRED,
+	DLV_SKIPPED,		/* not sent: the recipient had answered */
 };
 
 /* A queued delivery as the dispatcher reads it. */
@@ -68,6 +69,7 @@ struct dlv_row {
 	int		 priority;
 	int		 attempts;	/* tries so far on this channel */
 	int		 role;		/* the recipient's routing role */
+	int		 rcpt_state;	/* enum rcpt_state when read */
 	int64_t		 next_at;
 	char		 channel[40];
 	char		 phone[12];
@@ -91,6 +93,7 @@ enum dlv_result {
 	DLV_R_EXPIRED,		/* the alert expired before it went out */
 	DLV_R_DEFER,		/* not tried: due again at next_at (quiet
 				 * hours hold a notice) */
+	DLV_R_SKIP,		/* not sent: the recipient has answered */
 };
 
 struct dlv_update {
@@ -118,6 +121,44 @@ struct alert_brief {
 
 void dlv_row_free(struct dlv_row *r);
 void alert_brief_free(struct alert_brief *b);
+
+/* One recipient and their alert, as an acknowledgement needs them. */
+struct ack_info {
+	int64_t		 rcpt_id;
+	int64_t		 alert_id;
+	int		 kind;
+	int		 severity;
+	char		*title;		/* malloc'd, like every string here */
+	char		*body;
+	char		*name;
+	char		*posts;		/* the recipient's posts, JSON */
+	char		*responses;	/* the alert's options, JSON array */
+	int64_t		 created_at;
+	int64_t		 expires_at;
+	bool		 cancelled;	/* the alert was cancelled */
+	int		 state;		/* enum rcpt_state */
+	int		 response;	/* 1-based; 0 = none yet */
+	int64_t		 acked_at;	/* the first answer; 0 = none */
+};
+
+/* An answer to record. */
+struct ack_in {
+	int64_t		 rcpt_id;
+	int		 response;	/* 1-based */
+	const char	*via;		/* "link", "sms", "operator:NAME" */
+	int64_t		 now;		/* ms */
+};
+
+enum ack_result {
+	ACK_RECORDED,		/* first answer, or a changed one */
+	ACK_SAME,		/* the same answer again: nothing changed */
+	ACK_CLOSED,		/* the alert is cancelled or expired */
+	ACK_BAD_RESPONSE	/* no such option */
+};
+
+void ack_info_free(struct ack_info *a);
+/* The number of options in a responses JSON array (at least 1). */
+int ack_n_responses(const char *responses_json);
 
 /* What creating it did. */
 struct alert_created {

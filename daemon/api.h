@@ -13,7 +13,8 @@ void api_nodes_get(struct req *rq);
 void api_alert_create(struct req *rq);
 void api_alert_list(struct req *rq);
 void api_alert_get(struct req *rq);
-void api_alert_cancel(struct req *rq);
+void api_alert_action(struct req *rq);
 void api_inbound(struct req *rq);
+void api_ack(struct req *rq);
 
 #endif

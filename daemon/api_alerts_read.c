@@ -1,6 +1,7 @@
 /*
- * api_alerts_read.c - GET /v1/alerts, GET /v1/alerts/ID[/recipients] and
- * POST /v1/alerts/ID/cancel.
+ * api_alerts_read.c - GET /v1/alerts, GET /v1/alerts/ID[/recipients],
+ * POST /v1/alerts/ID/cancel and POST /v1/alerts/ID/ack (an operator
+ * recording an answer a leader gave by telephone).
  *
  * A caller sees an alert only when every one of its targets lies in the
  * caller's scope; an alert outside it answers 403 (audited).
@@ -12,14 +13,18 @@
 #include "dispatch.h"
 #include "http.h"
 #include "log.h"
+#include "roster.h"
 #include "store.h"
 
+#include <event2/buffer.h>
+#include <event2/http.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-enum alert_op { OP_LIST, OP_GET, OP_RECIPIENTS, OP_CANCEL };
+enum alert_op { OP_LIST, OP_GET, OP_RECIPIENTS, OP_CANCEL, OP_ACK };
 
 struct alert_q {
 	struct req	*rq;
@@ -30,6 +35,11 @@ struct alert_q {
 	json_t		*out;
 	bool		 denied;	/* out of the caller's scope */
 	size_t		 cancelled;
+	char		 phone[12];	/* OP_ACK: whose answer */
+	char		 via[80];
+	struct ack_in	 ack;
+	enum ack_result	 ack_result;
+	bool		 no_phone;	/* OP_ACK: not a recipient */
 };
 
 static bool
@@ -74,6 +84,37 @@ alert_cancel_audited(struct store *st, struct alert_q *q)
 	return store_audit_add(st, &e);
 }
 
+/* OP_ACK: find the recipient by phone, record, audit (phone masked). */
+static int
+alert_ack_audited(struct store *st, struct alert_q *q)
+{
+	char target[32], detail[96], masked[12];
+	struct ack_info info;
+	struct audit_entry e;
+	int rc;
+
+	rc = store_ack_find(st, q->id, q->phone, &q->ack.rcpt_id);
+	if (rc == STORE_NOTFOUND) {
+		q->no_phone = true;
+		return STORE_OK;
+	}
+	if (rc != STORE_OK)
+		return rc;
+	rc = store_ack_record(st, &q->ack, &q->ack_result, &info);
+	ack_info_free(&info);
+	if (rc != STORE_OK || q->ack_result != ACK_RECORDED)
+		return rc == STORE_NOTFOUND ? STORE_ERROR : rc;
+	alert_code(q->id, target);
+	phone_mask(q->phone, masked);
+	snprintf(detail, sizeof(detail), "%s answered %d", masked,
+	    q->ack.response);
+	e = (struct audit_entry){
+		.actor = q->rq->who.name, .action = "alert.ack",
+		.target = target, .result = "ok", .detail = detail,
+	};
+	return store_audit_add(st, &e);
+}
+
 static int
 alert_q_run(struct store *st, void *arg)
 {
@@ -94,6 +135,8 @@ alert_q_run(struct store *st, void *arg)
 	}
 	if (q->op == OP_CANCEL)
 		return alert_cancel_audited(st, q);
+	if (q->op == OP_ACK)
+		return alert_ack_audited(st, q);
 	if (q->op != OP_RECIPIENTS)
 		return STORE_OK;
 	if ((rc = store_alert_recipients(st, q->id, q->state, &list)) != STORE_OK)
@@ -101,6 +144,35 @@ alert_q_run(struct store *st, void *arg)
 	json_decref(q->out);
 	q->out = json_pack("{s:o}", "recipients", list);
 	return STORE_OK;
+}
+
+static void
+alert_ack_reply(struct alert_q *q, const char *code)
+{
+	static const char *const result[] = {
+		[ACK_RECORDED] = "recorded", [ACK_SAME] = "unchanged",
+	};
+	char masked[12];
+
+	phone_mask(q->phone, masked);
+	if (q->no_phone)
+		http_reply_error(q->rq, 404, "not_found", "%s is not a "
+		    "recipient of alert %s", masked, code);
+	else if (q->ack_result == ACK_CLOSED)
+		http_reply_error(q->rq, 409, "alert_closed", "alert %s is "
+		    "cancelled or expired: it takes no answers", code);
+	else if (q->ack_result == ACK_BAD_RESPONSE)
+		http_reply_error(q->rq, 400, "bad_request", "alert %s has no "
+		    "response %d", code, q->ack.response);
+	else {
+		if (q->ack_result == ACK_RECORDED)
+			log_info("alert: %s: %s answered %d, recorded by %s",
+			    code, masked, q->ack.response, q->rq->who.name);
+		http_reply_json(q->rq, 200, json_pack("{s:I,s:s,s:s,s:i,s:s}",
+		    "id", (json_int_t)q->id, "code", code, "phone", masked,
+		    "response", q->ack.response, "result",
+		    result[q->ack_result]));
+	}
 }
 
 static void
@@ -119,6 +191,8 @@ alert_q_done(int rc, void *arg)
 		    "scope of token '%s'", code, q->rq->who.name);
 	} else if (q->op == OP_LIST) {
 		http_reply_json(q->rq, 200, json_pack("{s:O}", "alerts", q->out));
+	} else if (q->op == OP_ACK) {
+		alert_ack_reply(q, code);
 	} else if (q->op == OP_CANCEL) {
 		dispatch_cancelled(q->rq->d->dispatch, q->id);
 		log_info("alert: %s cancelled by %s: %zu recipients stopped",
@@ -214,23 +288,67 @@ api_alert_get(struct req *rq)
 	alert_q_submit(rq, q, false);
 }
 
+/* {"phone": "138...", "response": N (default 1)} into q; -1 answered. */
+static int
+alert_ack_body(struct req *rq, struct alert_q *q)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(rq->r);
+	json_t *doc, *v;
+	json_error_t jerr;
+	int rc = -1;
+
+	doc = json_loadb((const char *)evbuffer_pullup(in, -1),
+	    evbuffer_get_length(in), JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(doc))
+		http_reply_error(rq, 400, "invalid_json", "body must be a JSON "
+		    "object {\"phone\": ..., \"response\": N} (%s)",
+		    doc ? "not an object" : jerr.text);
+	else if (!json_is_string(v = json_object_get(doc, "phone")) ||
+	    phone_normalize(json_string_value(v), q->phone) != 0)
+		http_reply_error(rq, 400, "bad_request", "phone must be a "
+		    "mainland mobile number");
+	else if ((v = json_object_get(doc, "response")) != NULL &&
+	    (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > 1000))
+		http_reply_error(rq, 400, "bad_request", "response must be an "
+		    "integer from 1 (the first option)");
+	else {
+		q->ack.response = v ? (int)json_integer_value(v) : 1;
+		rc = 0;
+	}
+	json_decref(doc);
+	return rc;
+}
+
 void
-api_alert_cancel(struct req *rq)
+api_alert_action(struct req *rq)
 {
 	const char *rest;
 	int64_t id = alert_path_id(rq->path, &rest);
+	struct timespec ts;
 	struct alert_q *q;
 
-	if (id < 0 || strcmp(rest, "/cancel") != 0) {
+	if (id < 0 || (strcmp(rest, "/cancel") != 0 &&
+	    strcmp(rest, "/ack") != 0)) {
 		http_reply_error(rq, 404, "not_found", "no such alert or route: "
-		    "POST /v1/alerts/ID/cancel");
+		    "POST /v1/alerts/ID/cancel or /v1/alerts/ID/ack");
 		return;
 	}
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		http_reply_error(rq, 500, "internal", "out of memory");
 		return;
 	}
-	q->op = OP_CANCEL;
+	q->op = strcmp(rest, "/ack") == 0 ? OP_ACK : OP_CANCEL;
 	q->id = id;
+	if (q->op == OP_ACK) {
+		if (alert_ack_body(rq, q) != 0) {
+			free(q);
+			return;
+		}
+		snprintf(q->via, sizeof(q->via), "operator:%s", rq->who.name);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		q->ack.via = q->via;
+		q->ack.now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	}
 	alert_q_submit(rq, q, true);
 }

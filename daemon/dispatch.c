@@ -265,13 +265,16 @@ job_settle(struct dispatch *dp, struct job *j, enum sz_outcome o,
 	dp->n_settling++;
 }
 
-/* Put a READY job back in the queue, due at next_at, without a try. */
+/*
+ * Settle a READY job untried: DLV_R_DEFER puts it back in the queue, due
+ * at next_at; DLV_R_SKIP drops it (its recipient has answered).
+ */
 static void
-job_defer(struct dispatch *dp, struct job *j, int64_t next_at)
+job_untried(struct dispatch *dp, struct job *j, int result, int64_t next_at)
 {
 	struct dlv_update *u;
 
-	if ((u = update_new(dp, j, DLV_R_DEFER)) == NULL)
+	if ((u = update_new(dp, j, result)) == NULL)
 		return;
 	u->next_at = next_at;
 	TAILQ_REMOVE(&dp->ready, j, q);
@@ -428,7 +431,12 @@ job_alive(struct dispatch *dp, struct job *j)
 	/* Quiet hours began after the notice was made, or hold a retry. */
 	if (a != NULL && a->b.active && a->b.kind == ALERT_NOTICE &&
 	    (until = quiet_until(&dp->d->cfg->quiet, now)) != 0) {
-		job_defer(dp, j, until);
+		job_untried(dp, j, DLV_R_DEFER, until);
+		return false;
+	}
+	/* Whoever has answered needs no more messages about it. */
+	if (a != NULL && a->b.active && j->row->rcpt_state == RCPT_ACKED) {
+		job_untried(dp, j, DLV_R_SKIP, 0);
 		return false;
 	}
 	if (a != NULL && a->b.active)

@@ -47,10 +47,13 @@ static const struct route http_routes[] = {
 	{ "/v1/alerts", false, EVHTTP_REQ_GET, TOKEN_VIEWER, api_alert_list },
 	{ "/v1/alerts", false, EVHTTP_REQ_POST, TOKEN_OPERATOR, api_alert_create },
 	{ "/v1/alerts/", true, EVHTTP_REQ_GET, TOKEN_VIEWER, api_alert_get },
-	{ "/v1/alerts/", true, EVHTTP_REQ_POST, TOKEN_OPERATOR, api_alert_cancel },
+	{ "/v1/alerts/", true, EVHTTP_REQ_POST, TOKEN_OPERATOR, api_alert_action },
 	/* Gateways' receipts and replies: no token (see api_inbound.c). */
 	{ "/v1/inbound/", true, EVHTTP_REQ_GET, HTTP_ROLE_NONE, api_inbound },
 	{ "/v1/inbound/", true, EVHTTP_REQ_POST, HTTP_ROLE_NONE, api_inbound },
+	/* A recipient's link: the token is the credential (see api_ack.c). */
+	{ "/a/", true, EVHTTP_REQ_GET, HTTP_ROLE_NONE, api_ack },
+	{ "/a/", true, EVHTTP_REQ_POST, HTTP_ROLE_NONE, api_ack },
 };
 
 /* One evhttp per kind of listener: the callback argument says which. */

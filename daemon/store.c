@@ -157,6 +157,26 @@ store_alert_cancel(struct store *st, int64_t id, size_t *cancelled)
 }
 
 int
+store_ack_get(struct store *st, int64_t rcpt, struct ack_info *out)
+{
+	return st->be->ack_get(st, rcpt, out);
+}
+
+int
+store_ack_record(struct store *st, const struct ack_in *in,
+    enum ack_result *result, struct ack_info *out)
+{
+	return st->be->ack_record(st, in, result, out);
+}
+
+int
+store_ack_find(struct store *st, int64_t alert, const char *phone,
+    int64_t *rcpt)
+{
+	return st->be->ack_find(st, alert, phone, rcpt);
+}
+
+int
 store_alert_brief(struct store *st, int64_t id, struct alert_brief *out)
 {
 	return st->be->alert_brief(st, id, out);

@@ -131,6 +131,12 @@ struct store_backend {
 		    size_t n);
 	int	(*dlv_receipt)(struct store *st, const char *id,
 		    bool by_provider, bool delivered);
+	int	(*ack_get)(struct store *st, int64_t rcpt,
+		    struct ack_info *out);
+	int	(*ack_record)(struct store *st, const struct ack_in *in,
+		    enum ack_result *result, struct ack_info *out);
+	int	(*ack_find)(struct store *st, int64_t alert, const char *phone,
+		    int64_t *rcpt);
 	int	(*schema_version)(struct store *st);
 	int	(*check)(struct store *st);	/* cheap liveness probe */
 };
@@ -188,6 +194,17 @@ int store_alert_recipients(struct store *st, int64_t id, int state,
     struct json_t **out);
 /* Cancel it; *cancelled = recipients stopped; STORE_NOTFOUND. */
 int store_alert_cancel(struct store *st, int64_t id, size_t *cancelled);
+/* A recipient and their alert; STORE_NOTFOUND when there is none. */
+int store_ack_get(struct store *st, int64_t rcpt, struct ack_info *out);
+/*
+ * Record an answer (writer).  STORE_OK with result saying what happened,
+ * and out filled (the state after it) unless STORE_NOTFOUND or an error.
+ */
+int store_ack_record(struct store *st, const struct ack_in *in,
+    enum ack_result *result, struct ack_info *out);
+/* The recipient of alert with this phone; STORE_NOTFOUND when none. */
+int store_ack_find(struct store *st, int64_t alert, const char *phone,
+    int64_t *rcpt);
 /* What the dispatcher needs of an alert (strings malloc'd); NOTFOUND. */
 int store_alert_brief(struct store *st, int64_t id, struct alert_brief *out);
 

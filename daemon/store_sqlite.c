@@ -126,6 +126,8 @@ static const char *const sqlite_migrations[] = {
 	"  WHERE state = 0;"
 	"CREATE INDEX deliveries_provider ON deliveries (provider_id) "
 	"  WHERE provider_id IS NOT NULL;",
+	/* 2 -> 3: how an answer came (link, sms, operator:NAME) */
+	"ALTER TABLE recipients ADD COLUMN ack_via TEXT;",
 };
 
 #define SQLITE_SCHEMA_VERSION \
@@ -488,6 +490,9 @@ const struct store_backend store_sqlite = {
 	.dlv_page = sqlite_dlv_page,
 	.dlv_apply = sqlite_dlv_apply,
 	.dlv_receipt = sqlite_dlv_receipt,
+	.ack_get = sqlite_ack_get,
+	.ack_record = sqlite_ack_record,
+	.ack_find = sqlite_ack_find,
 	.schema_version = sqlite_schema_version,
 	.check = sqlite_check,
 };

@@ -92,4 +92,11 @@ int sqlite_dlv_apply(struct store *st, const struct dlv_update *u, size_t n);
 int sqlite_dlv_receipt(struct store *st, const char *id, bool by_provider,
     bool delivered);
 
+/* store_sqlite_ack.c */
+int sqlite_ack_get(struct store *st, int64_t rcpt, struct ack_info *out);
+int sqlite_ack_record(struct store *st, const struct ack_in *in,
+    enum ack_result *result, struct ack_info *out);
+int sqlite_ack_find(struct store *st, int64_t alert, const char *phone,
+    int64_t *rcpt);
+
 #endif

@@ -460,34 +460,54 @@ alert_zero_counts(void)
 	return c;
 }
 
-/* counts and per-grid counts over the alert's recipient range. */
+/*
+ * counts and per-grid counts over the alert's recipient range, and the
+ * answers: how many chose each of the alert's responses (o's "responses").
+ */
 static int
 alert_counts(struct sqlite_store *s, int64_t first, int64_t last, json_t *o)
 {
 	json_t *counts = alert_zero_counts(), *grids = json_object();
+	json_t *resp = json_object_get(o, "responses"), *answers = json_object();
+	size_t n_resp = json_array_size(resp);
 	sqlite3_stmt *stmt;
 	int rc;
 
 	json_object_set_new(o, "counts", counts);
 	json_object_set_new(o, "grids", grids);
-	if (sqlite_prepare(s, "SELECT grid, state, count(*) FROM recipients "
-	    "WHERE id BETWEEN ? AND ? GROUP BY grid, state", &stmt) != STORE_OK)
+	json_object_set_new(o, "answers", answers);
+	for (size_t i = 0; i < n_resp; i++)
+		json_object_set_new(answers, json_string_value(
+		    json_array_get(resp, i)) ?: "?", json_integer(0));
+	if (sqlite_prepare(s, "SELECT grid, state, coalesce(response, 0), "
+	    "count(*) FROM recipients WHERE id BETWEEN ? AND ? GROUP BY grid, "
+	    "state, response", &stmt) != STORE_OK)
 		return STORE_ERROR;
 	sqlite3_bind_int64(stmt, 1, first);
 	sqlite3_bind_int64(stmt, 2, last);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *grid = (const char *)sqlite3_column_text(stmt, 0);
-		const char *state = rcpt_state_name(sqlite3_column_int(stmt, 1));
-		json_int_t n = sqlite3_column_int64(stmt, 2);
+		int st = sqlite3_column_int(stmt, 1);
+		const char *state = rcpt_state_name(st);
+		int r = sqlite3_column_int(stmt, 2);
+		json_int_t n = sqlite3_column_int64(stmt, 3);
 		json_t *g = json_object_get(grids, grid);
+		const char *label;
 
 		if (g == NULL) {
 			g = alert_zero_counts();
 			json_object_set_new(grids, grid, g);
 		}
-		json_object_set_new(g, state, json_integer(n));
+		json_object_set_new(g, state, json_integer(n +
+		    json_integer_value(json_object_get(g, state))));
 		json_object_set_new(counts, state, json_integer(n +
 		    json_integer_value(json_object_get(counts, state))));
+		if (st != RCPT_ACKED || r < 1 || (size_t)r > n_resp ||
+		    (label = json_string_value(json_array_get(resp,
+		    (size_t)r - 1))) == NULL)
+			continue;
+		json_object_set_new(answers, label, json_integer(n +
+		    json_integer_value(json_object_get(answers, label))));
 	}
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "counts");

@@ -30,7 +30,8 @@ sqlite_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
 
 	if (sqlite_cached(s, "SELECT d.id, d.recipient_id, d.alert_id, "
 	    "d.priority, d.attempts, d.next_at, d.channel, r.role, r.phone, "
-	    "r.name, r.posts, r.channels FROM deliveries d JOIN recipients r ON "
+	    "r.name, r.posts, r.channels, r.state FROM deliveries d JOIN "
+	    "recipients r ON "
 	    "r.id = d.recipient_id WHERE d.state = 0 AND d.next_at <= ?1 AND "
 	    "(d.priority, d.next_at, d.id) > (?2, ?3, ?4) "
 	    "ORDER BY d.priority, d.next_at, d.id LIMIT ?5", &stmt) != STORE_OK)
@@ -61,6 +62,7 @@ sqlite_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
 		r->name = col_dup(stmt, 9);
 		r->posts = col_dup(stmt, 10);
 		r->channels = col_dup(stmt, 11);
+		r->rcpt_state = sqlite3_column_int(stmt, 12);
 		/* cb owns r from here. */
 		if (cb(r, arg) != 0) {
 			rc = SQLITE_DONE;
@@ -73,7 +75,7 @@ sqlite_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
 
 enum dlv_sql {
 	DS_ACCEPT, DS_RCPT_SENT, DS_RETRY, DS_FAIL, DS_FALLBACK, DS_RCPT_FAIL,
-	DS_EXPIRE, DS_RCPT_EXPIRE, DS_DEFER, DS_COUNT
+	DS_EXPIRE, DS_RCPT_EXPIRE, DS_DEFER, DS_SKIP, DS_COUNT
 };
 
 static const char *const dlv_sql[DS_COUNT] = {
@@ -99,6 +101,8 @@ static const char *const dlv_sql[DS_COUNT] = {
 	    "state = 0",
 	[DS_DEFER] = "UPDATE deliveries SET next_at = ?2, updated_at = ?3 "
 	    "WHERE id = ?1 AND state = 0",
+	[DS_SKIP] = "UPDATE deliveries SET state = 6, updated_at = ?3 WHERE "
+	    "id = ?1 AND state = 0",
 };
 
 static int
@@ -135,6 +139,11 @@ dlv_apply_one(sqlite3_stmt *const *q, const struct dlv_update *u, int64_t now)
 			return rc;
 		sqlite3_bind_int64(q[DS_RCPT_EXPIRE], 1, u->recipient_id);
 		return dlv_step(q[DS_RCPT_EXPIRE]);
+	case DLV_R_SKIP:
+		st = q[DS_SKIP];
+		sqlite3_bind_int64(st, 1, u->id);
+		sqlite3_bind_int64(st, 3, now);
+		return dlv_step(st);
 	case DLV_R_DEFER:
 		st = q[DS_DEFER];
 		sqlite3_bind_int64(st, 1, u->id);
