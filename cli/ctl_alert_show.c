@@ -194,6 +194,25 @@ show_cmp(const void *a, const void *b)
 }
 
 /* Totals, then one row per grid, in code order; the code last (CJK). */
+/* "  answers: 收到 3, 已通知到户 1, 需要支援 0", in the alert's order. */
+static void
+show_answers(const json_t *o)
+{
+	const json_t *answers = json_object_get(o, "answers");
+	const json_t *resp = json_object_get(o, "responses"), *r;
+	size_t i;
+
+	if (answers == NULL)
+		return;
+	printf("  answers:");
+	json_array_foreach((json_t *)resp, i, r) {
+		printf("%s ", i ? "," : "");
+		alert_text(json_string_value(r) ?: "?", " ");
+		printf(" %lld", alert_int(answers, json_string_value(r) ?: ""));
+	}
+	putchar('\n');
+}
+
 static void
 show_grids(const json_t *o)
 {
@@ -244,6 +263,7 @@ show_print(const json_t *o)
 	printf("  recipients: %lld, vacancies: %zu\n", alert_int(o,
 	    "recipients"), json_array_size(json_object_get(o, "vacancies")));
 	alert_vacancies(json_object_get(o, "vacancies"));
+	show_answers(o);
 	show_grids(o);
 }
 

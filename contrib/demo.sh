@@ -72,6 +72,23 @@ echo "-- who has it (counts by state):"
 ctl alert show "$code" | tail -n 3
 echo "-- the first two messages as the gateway got them:"
 head -n 2 "$state/messages.log"
+
+# Each message carries the leader's own link (ack_url).
+link() { sed -n "${1}s/.*\"ack_url\":\"\([^\"]*\)\".*/\1/p" "$state/messages.log"; }
+phone() { sed -n "${1}s/.*\"phone\":\"\([0-9]*\)\".*/\1/p" "$state/messages.log"; }
+echo
+echo "== leaders answer"
+echo "-- opening a link only shows the notice (a link preview must not answer):"
+curl -s "$(link 1)" | sed -n 's/.*<title>\(.*\)<\/title>.*/   page title: \1/p'
+ctl alert show "$code" | sed -n 's/^  answers:/   answers after opening:/p'
+echo "-- the first leader taps 收到, the second 已通知到户 (POST, like the page's buttons):"
+curl -s -o /dev/null -w '   POST %{http_code}\n' -d response=1 "$(link 1)"
+curl -s -o /dev/null -w '   POST %{http_code}\n' -d response=2 "$(link 2)"
+echo "-- the third called the community office; the duty officer records it:"
+ctl ack "$code" "$(phone 3)" --response 1
+echo "-- the drill now:"
+ctl alert show "$code" | sed -n '/answers:/,$p'
+echo "   (one leader's page: $(link 1))"
 cat <<EOT
 
 sanzhangd is running (pid $pid), state in $state.
