@@ -33,6 +33,7 @@ static const char ackp_head1[] =
     "<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
     "<meta name=\"referrer\" content=\"no-referrer\">\n"
+    "<link rel=\"icon\" href=\"data:,\">\n"
     "<title>";
 static const char ackp_head2[] =
     "</title>\n<style>\n"
