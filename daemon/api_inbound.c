@@ -10,14 +10,20 @@
 #include "api.h"
 #include "chan.h"
 #include "daemon.h"
+#include "dbq.h"
 #include "dispatch.h"
 #include "http.h"
 #include "log.h"
+#include "reply.h"
+#include "store.h"
 
 #include <event2/buffer.h>
-#include <openssl/crypto.h>
 #include <event2/http.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define INBOUND_MAX_BODY	(256 * 1024)
 
@@ -27,6 +33,156 @@ inbound_header(const struct sz_inbound *in, const char *name)
 	const struct req *rq = in->priv;
 
 	return evhttp_find_header(evhttp_request_get_input_headers(rq->r), name);
+}
+
+static void
+inbound_answer(struct req *rq, const struct sz_inbound_answer *out)
+{
+	char name[64];
+	const char *colon = strchr(out->header, ':');
+	struct evbuffer *reply;
+	size_t n;
+
+	/* The plugin's one extra header, when it is a well-formed line. */
+	if (colon != NULL && (n = (size_t)(colon - out->header)) > 0 &&
+	    n < sizeof(name) && strcspn(out->header, "\r\n") ==
+	    strlen(out->header)) {
+		memcpy(name, out->header, n);
+		name[n] = '\0';
+		evhttp_add_header(evhttp_request_get_output_headers(rq->r),
+		    name, colon + 1 + strspn(colon + 1, " "));
+	}
+	if ((reply = evbuffer_new()) == NULL) {
+		http_reply_error(rq, 500, "internal", "out of memory");
+		return;
+	}
+	evbuffer_add(reply, out->body, strlen(out->body));
+	http_reply_buffer(rq, out->status, out->content_type[0] ?
+	    out->content_type : "text/plain; charset=utf-8", reply);
+}
+
+/* ---- SMS replies --------------------------------------------------------- */
+
+/* One reply on its way through the writer. */
+struct inbound_reply {
+	struct req		*rq;
+	struct sz_inbound_answer out;
+	char			*phone;
+	char			*text;
+	char			 chan[48];
+	struct reply_cand	*cands;
+	size_t			 n_cands;
+	struct reply_req	 req;
+	struct reply_decision	 d;
+	enum ack_result		 result;
+	char			*say;		/* texted back, or NULL */
+};
+
+static int64_t
+inbound_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writer: the phone's open alerts, the choice, and the answer recorded. */
+static int
+inbound_reply_run(struct store *st, void *arg)
+{
+	struct inbound_reply *ir = arg;
+	struct ack_info info;
+	struct ack_in in;
+	int rc;
+
+	if (reply_parse(ir->text, &ir->req) != 0) {
+		ir->d.verdict = REPLY_UNRECOGNIZED;
+		return STORE_OK;
+	}
+	if ((rc = store_reply_cands(st, ir->phone, inbound_now_ms(),
+	    &ir->cands, &ir->n_cands)) != STORE_OK)
+		return rc;
+	reply_decide(&ir->req, ir->cands, ir->n_cands, &ir->d);
+	if (ir->d.verdict != REPLY_ACK) {
+		ir->say = reply_text(&ir->d, &ir->req, ir->cands, ir->n_cands);
+		return STORE_OK;
+	}
+	in = (struct ack_in){
+		.rcpt_id = ir->cands[ir->d.chosen].rcpt_id,
+		.response = ir->d.option, .via = "sms", .now = inbound_now_ms(),
+	};
+	rc = store_ack_record(st, &in, &ir->result, &info);
+	ack_info_free(&info);
+	return rc;
+}
+
+static void
+inbound_reply_done(int rc, void *arg)
+{
+	struct inbound_reply *ir = arg;
+	char masked[16], code[16];
+
+	log_phone(ir->phone, masked, sizeof(masked));
+	if (rc != STORE_OK) {
+		log_warnx("inbound: channel %s: the reply from %s could not be "
+		    "recorded", ir->chan, masked);
+		ir->out.status = 503;	/* the gateway may try again */
+		ir->out.body[0] = '\0';
+	} else if (ir->d.verdict == REPLY_ACK) {
+		alert_code(ir->cands[ir->d.chosen].alert_id, code);
+		log_info("ack: %s answered %s with %d by SMS%s", masked, code,
+		    ir->d.option, ir->result == ACK_RECORDED ? "" :
+		    ir->result == ACK_SAME ? " (already recorded)" :
+		    " (not taken: the alert is closed)");
+	} else {
+		log_info("inbound: channel %s: reply from %s not taken as an "
+		    "answer (%s)%s", ir->chan, masked,
+		    ir->d.verdict == REPLY_NONE_OPEN ? "no open alert" :
+		    ir->d.verdict == REPLY_NO_SUCH_CODE ? "no such code" :
+		    ir->d.verdict == REPLY_AMBIGUOUS ? "several open alerts" :
+		    "not an answer", ir->say ? "; told how to answer" : "");
+	}
+	if (rc == STORE_OK && ir->out.text_back && ir->say != NULL)
+		snprintf(ir->out.body, sizeof(ir->out.body), "%s", ir->say);
+	inbound_answer(ir->rq, &ir->out);
+	reply_cands_free(ir->cands, ir->n_cands);
+	free(ir->phone);
+	free(ir->text);
+	free(ir->say);
+	free(ir);
+}
+
+/* Take the reply the plugin reported and answer once it is recorded. */
+static void
+inbound_reply(struct req *rq, struct sz_chan *c,
+    const struct sz_inbound_answer *out)
+{
+	struct inbound_reply *ir = calloc(1, sizeof(*ir));
+
+	if (ir == NULL) {
+		free(c->reply_phone);
+		free(c->reply_text);
+		c->reply_phone = c->reply_text = NULL;
+		http_reply_error(rq, 503, "unavailable", "out of memory");
+		return;
+	}
+	ir->rq = rq;
+	ir->out = *out;
+	ir->phone = c->reply_phone;
+	ir->text = c->reply_text;
+	c->reply_phone = c->reply_text = NULL;
+	snprintf(ir->chan, sizeof(ir->chan), "%s", c->cfg->name);
+	/* An answer is on disk before the gateway hears 200. */
+	if (dbq_submit(rq->d->writer, inbound_reply_run, inbound_reply_done,
+	    ir, DBQ_DURABLE) != 0) {
+		ir->out.status = 503;
+		ir->out.body[0] = '\0';
+		inbound_answer(rq, &ir->out);
+		free(ir->phone);
+		free(ir->text);
+		free(ir);
+	}
 }
 
 /*
@@ -69,7 +225,6 @@ api_inbound(struct req *rq)
 	struct sz_inbound_answer out = { .status = 200 };
 	size_t len = evbuffer_get_length(body);
 	struct sz_inbound in;
-	struct evbuffer *reply;
 	struct sz_chan *c;
 	char name[48];
 
@@ -99,11 +254,9 @@ api_inbound(struct req *rq)
 		out.status = 500;
 	out.body[sizeof(out.body) - 1] = '\0';
 	out.content_type[sizeof(out.content_type) - 1] = '\0';
-	if ((reply = evbuffer_new()) == NULL) {
-		http_reply_error(rq, 500, "internal", "out of memory");
-		return;
-	}
-	evbuffer_add(reply, out.body, strlen(out.body));
-	http_reply_buffer(rq, out.status, out.content_type[0] ?
-	    out.content_type : "text/plain; charset=utf-8", reply);
+	out.header[sizeof(out.header) - 1] = '\0';
+	if (c->reply_phone != NULL)
+		inbound_reply(rq, c, &out);	/* answers when recorded */
+	else
+		inbound_answer(rq, &out);
 }

@@ -176,10 +176,19 @@ host_reply(struct sz_chan *c, const char *phone, const char *text)
 {
 	char masked[16];
 
-	/* Acknowledging by SMS reply arrives with the acknowledgements. */
-	log_info("channel %s: reply from %s not handled yet (%zu bytes)",
-	    c->cfg->name, log_phone(phone, masked, sizeof(masked)),
-	    strlen(text));
+	/* Kept for api_inbound(), which reads it once inbound() returns. */
+	if (c->reply_phone != NULL) {
+		log_warnx("channel %s: a second reply in one callback from %s "
+		    "dropped", c->cfg->name, log_phone(phone, masked,
+		    sizeof(masked)));
+		return -1;
+	}
+	if ((c->reply_phone = strdup(phone)) == NULL ||
+	    (c->reply_text = strdup(text)) == NULL) {
+		free(c->reply_phone);
+		c->reply_phone = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -297,9 +306,12 @@ chan_open_all(struct chan_set *cs, struct daemon *d, struct dispatch *dp,
 void
 chan_close_all(struct chan_set *cs)
 {
-	for (size_t i = 0; i < cs->n; i++)
+	for (size_t i = 0; i < cs->n; i++) {
 		if (cs->v[i].plugin != NULL && cs->v[i].plugin->close != NULL)
 			cs->v[i].plugin->close(cs->v[i].state);
+		free(cs->v[i].reply_phone);
+		free(cs->v[i].reply_text);
+	}
 	free(cs->v);
 	cs->v = NULL;
 	cs->n = 0;

@@ -33,6 +33,9 @@ struct sz_chan {
 	bool				 full;		/* no budget left this pass */
 	double				 tokens;	/* rate budget now */
 	struct timespec			 refilled;
+	/* The SMS reply heard during the inbound() call now running. */
+	char				*reply_phone;
+	char				*reply_text;
 	/* Since start, for /healthz (and later /metrics). */
 	uint64_t			 n_messages;	/* handed to send() */
 	uint64_t			 n_requests;	/* HTTP requests made */

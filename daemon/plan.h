@@ -42,11 +42,12 @@ struct plan;
 struct plan *plan_new(void);
 /* Feed one holder (in code, role, rank order); -1 when out of memory. */
 int plan_post(struct plan *p, const struct plan_post *post);
-/* Flush the last post; -1 when out of memory. */
+/* Flush the last post and order the people by phone; -1 when out of memory. */
 int plan_finish(struct plan *p);
 size_t plan_recipients(const struct plan *p);
 size_t plan_posts(const struct plan *p);
-/* Each recipient in first-seen order; stops at cb's first non-zero. */
+/* Each recipient in phone order (after plan_finish); stops at cb's first
+ * non-zero. */
 int plan_each(struct plan *p, int (*cb)(const struct plan_rcpt *r, void *arg),
     void *arg);
 void plan_free(struct plan *p);

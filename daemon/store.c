@@ -177,6 +177,13 @@ store_ack_find(struct store *st, int64_t alert, const char *phone,
 }
 
 int
+store_reply_cands(struct store *st, const char *phone, int64_t now,
+    struct reply_cand **out, size_t *n)
+{
+	return st->be->reply_cands(st, phone, now, out, n);
+}
+
+int
 store_alert_brief(struct store *st, int64_t id, struct alert_brief *out)
 {
 	return st->be->alert_brief(st, id, out);

@@ -17,6 +17,7 @@
 #include "roster.h"
 
 struct json_t;
+struct reply_cand;
 
 /* Results of store calls.  Negative values are failures. */
 enum store_rc {
@@ -137,6 +138,8 @@ struct store_backend {
 		    enum ack_result *result, struct ack_info *out);
 	int	(*ack_find)(struct store *st, int64_t alert, const char *phone,
 		    int64_t *rcpt);
+	int	(*reply_cands)(struct store *st, const char *phone, int64_t now,
+		    struct reply_cand **out, size_t *n);
 	int	(*schema_version)(struct store *st);
 	int	(*check)(struct store *st);	/* cheap liveness probe */
 };
@@ -205,6 +208,9 @@ int store_ack_record(struct store *st, const struct ack_in *in,
 /* The recipient of alert with this phone; STORE_NOTFOUND when none. */
 int store_ack_find(struct store *st, int64_t alert, const char *phone,
     int64_t *rcpt);
+/* The open alerts (newest first) that phone is a recipient of. */
+int store_reply_cands(struct store *st, const char *phone, int64_t now,
+    struct reply_cand **out, size_t *n);
 /* What the dispatcher needs of an alert (strings malloc'd); NOTFOUND. */
 int store_alert_brief(struct store *st, int64_t id, struct alert_brief *out);
 

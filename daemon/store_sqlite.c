@@ -126,8 +126,12 @@ static const char *const sqlite_migrations[] = {
 	"  WHERE state = 0;"
 	"CREATE INDEX deliveries_provider ON deliveries (provider_id) "
 	"  WHERE provider_id IS NOT NULL;",
-	/* 2 -> 3: how an answer came (link, sms, operator:NAME) */
-	"ALTER TABLE recipients ADD COLUMN ack_via TEXT;",
+	/*
+	 * 2 -> 3: how an answer came (link, sms, operator:NAME); whether an
+	 * alert's recipients are in phone order (binary search by phone).
+	 */
+	"ALTER TABLE recipients ADD COLUMN ack_via TEXT;"
+	"ALTER TABLE alerts ADD COLUMN phone_sorted INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SQLITE_SCHEMA_VERSION \
@@ -493,6 +497,7 @@ const struct store_backend store_sqlite = {
 	.ack_get = sqlite_ack_get,
 	.ack_record = sqlite_ack_record,
 	.ack_find = sqlite_ack_find,
+	.reply_cands = sqlite_reply_cands,
 	.schema_version = sqlite_schema_version,
 	.check = sqlite_check,
 };

@@ -98,5 +98,7 @@ int sqlite_ack_record(struct store *st, const struct ack_in *in,
     enum ack_result *result, struct ack_info *out);
 int sqlite_ack_find(struct store *st, int64_t alert, const char *phone,
     int64_t *rcpt);
+int sqlite_reply_cands(struct store *st, const char *phone, int64_t now,
+    struct reply_cand **out, size_t *n);
 
 #endif

@@ -1,13 +1,15 @@
 /*
  * store_sqlite_ack.c - acknowledgements: what a recipient's link shows,
- * recording an answer, and finding a recipient of an alert by phone (for
- * an operator recording an answer given by telephone).
+ * recording an answer, finding a recipient of an alert by phone (for an
+ * operator recording an answer given by telephone), and the open alerts
+ * an SMS reply may be about.
  *
  * An answer keeps the first acknowledgement time; a later, different
  * answer replaces the response (and says how it came).  A cancelled or
  * expired alert takes no answers.
  */
 #include "store_sqlite.h"
+#include "reply.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,4 +141,130 @@ sqlite_ack_find(struct store *st, int64_t alert, const char *phone,
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
 	return rc == SQLITE_DONE ? STORE_NOTFOUND : sqlite_fail(s, rc, "ack");
+}
+
+/* ---- SMS replies --------------------------------------------------------- */
+
+#define REPLY_ALERTS_MAX	50	/* open alerts searched, newest first */
+
+/*
+ * The recipient with phone in [first, last], whose rows are in phone
+ * order: a binary search by rowid.  0 and *rcpt, 1 when none, or -1.
+ */
+static int
+reply_search(struct sqlite_store *s, int64_t first, int64_t last,
+    const char *phone, int64_t *rcpt, int *state)
+{
+	sqlite3_stmt *stmt;
+	int rc, cmp;
+
+	if (sqlite_cached(s, "SELECT phone, state FROM recipients WHERE id = ?",
+	    &stmt) != STORE_OK)
+		return -1;
+	while (first <= last) {
+		int64_t mid = first + (last - first) / 2;
+
+		sqlite3_bind_int64(stmt, 1, mid);
+		if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+			sqlite_cached_done(stmt);
+			if (rc == SQLITE_DONE)
+				return 1;	/* a hole: not sorted after all */
+			sqlite_fail(s, rc, "reply");
+			return -1;
+		}
+		cmp = strcmp((const char *)sqlite3_column_text(stmt, 0), phone);
+		*state = sqlite3_column_int(stmt, 1);
+		sqlite3_reset(stmt);
+		if (cmp == 0) {
+			*rcpt = mid;
+			sqlite_cached_done(stmt);
+			return 0;
+		}
+		if (cmp < 0)
+			first = mid + 1;
+		else
+			last = mid - 1;
+	}
+	sqlite_cached_done(stmt);
+	return 1;
+}
+
+/* An alert made before recipients were sorted: scan its range. */
+static int
+reply_scan(struct sqlite_store *s, int64_t first, int64_t last,
+    const char *phone, int64_t *rcpt, int *state)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite_prepare(s, "SELECT id, state FROM recipients WHERE id "
+	    "BETWEEN ?1 AND ?2 AND phone = ?3", &stmt) != STORE_OK)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, first);
+	sqlite3_bind_int64(stmt, 2, last);
+	sqlite3_bind_text(stmt, 3, phone, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*rcpt = sqlite3_column_int64(stmt, 0);
+		*state = sqlite3_column_int(stmt, 1);
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	sqlite_fail(s, rc, "reply");
+	return -1;
+}
+
+int
+sqlite_reply_cands(struct store *st, const char *phone, int64_t now,
+    struct reply_cand **out, size_t *n)
+{
+	struct sqlite_store *s = sq(st);
+	struct reply_cand *c;
+	sqlite3_stmt *stmt;
+	int rc, found = 0;
+
+	*out = NULL;
+	*n = 0;
+	if ((c = calloc(REPLY_ALERTS_MAX, sizeof(*c))) == NULL)
+		return STORE_ERROR;
+	if (sqlite_prepare(s, "SELECT id, kind, title, responses, first_rcpt, "
+	    "last_rcpt, phone_sorted FROM alerts WHERE state = 'active' AND "
+	    "expires_at > ?1 ORDER BY id DESC LIMIT ?2", &stmt) != STORE_OK) {
+		free(c);
+		return STORE_ERROR;
+	}
+	sqlite3_bind_int64(stmt, 1, now);
+	sqlite3_bind_int(stmt, 2, REPLY_ALERTS_MAX);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct reply_cand *k = &c[*n];
+		int64_t first = sqlite3_column_int64(stmt, 4);
+		int64_t last = sqlite3_column_int64(stmt, 5);
+
+		found = sqlite3_column_int(stmt, 6) ?
+		    reply_search(s, first, last, phone, &k->rcpt_id, &k->state) :
+		    reply_scan(s, first, last, phone, &k->rcpt_id, &k->state);
+		if (found < 0)
+			break;
+		if (found > 0)
+			continue;
+		k->alert_id = sqlite3_column_int64(stmt, 0);
+		k->kind = sqlite3_column_int(stmt, 1);
+		k->title = ack_col(stmt, 2);
+		k->responses = ack_col(stmt, 3);
+		(*n)++;
+		if (k->title == NULL || k->responses == NULL) {
+			found = -1;
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (found < 0 || (rc != SQLITE_ROW && rc != SQLITE_DONE)) {
+		reply_cands_free(c, *n);
+		*n = 0;
+		return found < 0 ? STORE_ERROR : sqlite_fail(s, rc, "reply");
+	}
+	*out = c;
+	return STORE_OK;
 }

@@ -276,8 +276,9 @@ alert_put_recipients(struct sqlite_store *s, const struct alert_new *a,
 	sqlite3_finalize(rp.dlv);
 	if (rc != 0)
 		return rc < 0 ? rc : STORE_ERROR;
+	/* plan_each() gave the recipients in phone order. */
 	if (sqlite_prepare(s, "UPDATE alerts SET first_rcpt = ?, last_rcpt = ?, "
-	    "n_posts = ? WHERE id = ?", &upd) != STORE_OK)
+	    "n_posts = ?, phone_sorted = 1 WHERE id = ?", &upd) != STORE_OK)
 		return STORE_ERROR;
 	sqlite3_bind_int64(upd, 1, rp.first < 0 ? 0 : rp.first);
 	sqlite3_bind_int64(upd, 2, rp.first < 0 ? -1 : rp.last);

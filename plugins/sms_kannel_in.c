@@ -353,8 +353,9 @@ kannel_text(const struct kparam *text, const char *charset)
 }
 
 /*
- * A reply always gets 200 and an empty body: smsbox would text anything
- * else (an error page, "ok") back to the phone.
+ * A reply gets 200 and an empty body, or what the host has to say to the
+ * sender: smsbox texts the body back (and, with omit-empty, nothing for an
+ * empty one), so never an error page or "ok".
  */
 static int
 kannel_mo(struct kannel *k, const struct kquery *q,
@@ -364,6 +365,14 @@ kannel_mo(struct kannel *k, const struct kquery *q,
 	int rc;
 
 	kannel_answer(out, 200, "");
+	/*
+	 * smsbox texts a non-empty answer to the sender; it is Chinese, so
+	 * UCS-2 (the sms-service needs accept-x-kannel-headers = true).
+	 */
+	out->text_back = 1;
+	snprintf(out->content_type, sizeof(out->content_type),
+	    "text/plain; charset=utf-8");
+	snprintf(out->header, sizeof(out->header), "X-Kannel-Coding: 2");
 	if (kannel_phone_norm(q->from.v, phone) == -1) {
 		k->host->log(k->chan, SZ_LOG_WARN, "sms_kannel: reply from "
 		    "%s, not a mainland mobile number: dropped",

@@ -176,6 +176,12 @@ struct sz_inbound_answer {
 	int		 status;		/* e.g. 200 */
 	char		 content_type[64];	/* "" = text/plain */
 	char		 body[512];
+	int		 text_back;		/* the gateway texts the body to
+						 * the phone that replied (Kannel's
+						 * sms-service): the host may answer
+						 * a reply there, or leave it empty */
+	char		 header[128];		/* one more "Name: value" line
+						 * for the answer, or "" */
 };
 
 /* What the daemon offers a plugin.  Every function runs on the loop. */
@@ -219,7 +225,13 @@ struct sz_host {
 	int	(*receipt)(struct sz_chan *chan, const char *id, bool by_provider,
 		    enum sz_receipt state, const char *why);
 
-	/* An SMS reply from a phone (11 digits after normalising). */
+	/*
+	 * An SMS reply from a phone (11 digits after normalising), during
+	 * inbound() only.  The host reads it as an answer to the phone's open
+	 * alerts; when the answer has text_back set, the host answers the
+	 * gateway itself once the reply is recorded (with what to text back,
+	 * or an empty body).
+	 */
 	int	(*reply)(struct sz_chan *chan, const char *phone,
 		    const char *text);
 

@@ -182,7 +182,8 @@ class Kannel:
     dlr_url_base: the sendsms-user's dlr-url, used when a request has a
     dlr-mask but no dlr-url of its own.  service_url: where the default
     sms-service GETs replies (with %p sender, %P receiver, %a text unless
-    the URL has escapes of its own); None = swallow replies.  replies:
+    the URL has escapes of its own); None = swallow replies.  text_back:
+    smsbox texts get-url's non-empty answer back to the sender.  replies:
     fakesmsc command-line messages ("FROM TO text ...", sent reply_count
     times, chosen at random if several); without them fakesmsc runs
     interactively and inject() sends replies one by one.
@@ -190,7 +191,7 @@ class Kannel:
 
     def __init__(self, workdir, dlr_url_base=None, service_url=None,
                  replies=(), reply_count=None, reply_interval=0.1,
-                 http_request_retry=0, name="kannel"):
+                 http_request_retry=0, name="kannel", text_back=False):
         self.workdir = os.path.abspath(workdir)
         os.makedirs(self.workdir, exist_ok=True)
         self.name = name
@@ -200,6 +201,7 @@ class Kannel:
         self.reply_count = reply_count
         self.reply_interval = reply_interval
         self.http_request_retry = http_request_retry
+        self.text_back = text_back
         (self.admin_port, self.smsbox_port, self.smsc_port,
          self.sendsms_port) = free_ports(4)
         self.admin_password = secrets.token_hex(8)
@@ -272,9 +274,12 @@ class Kannel:
             service.append(("text", q("")))
         else:
             service.append(("get-url", q(url)))
-        # The HTTP answer is never sent back to the phone as an SMS.
-        service.append(("max-messages", 0))
+        # The HTTP answer goes back to the phone as an SMS only with
+        # text_back (and an empty answer never does).
+        service.append(("max-messages", 1 if self.text_back else 0))
         service.append(("omit-empty", "true"))
+        # The answer's X-Kannel-Coding: 2 makes it UCS-2 (Chinese).
+        service.append(("accept-x-kannel-headers", "true"))
 
         out = []
         for group, items in (("core", core), ("smsc", smsc),
