@@ -91,6 +91,9 @@ struct dispatch {
 	struct jobq		 ready;
 	size_t			 n_ready;
 	struct jobq		 settling;	/* outcome known, not yet written */
+	struct jobq		 written;	/* outcome written while a page was
+						 * being read: kept in the id table
+						 * until that page is taken */
 	size_t			 n_sending, n_settling;
 	struct idtable		 jobs;		/* every job by delivery id */
 	struct dlv_update	*pending;	/* outcomes to write */
@@ -342,9 +345,16 @@ flush_done(int rc, void *arg)
 	if (rc != STORE_OK)
 		log_warnx("dispatch: could not record %zu outcomes; those "
 		    "deliveries will be sent again", f->n);
+	/*
+	 * A page being read may have seen these rows before the commit, as
+	 * still queued: their ids must block it from taking them again.
+	 */
 	while ((j = TAILQ_FIRST(&f->jobs)) != NULL) {
 		TAILQ_REMOVE(&f->jobs, j, q);
-		job_free(dp, j);
+		if (dp->fetching && rc == STORE_OK)
+			TAILQ_INSERT_TAIL(&dp->written, j, q);
+		else
+			job_free(dp, j);
 	}
 	dp->flushes--;
 	free(f->u);
@@ -659,6 +669,7 @@ page_done(int rc, void *arg)
 {
 	struct page *pg = arg;
 	struct dispatch *dp = pg->dp;
+	struct job *j;
 
 	dp->fetching = false;
 	for (size_t i = 0; i < pg->n_alerts; i++)
@@ -672,6 +683,11 @@ page_done(int rc, void *arg)
 			dp->cursor.id = r->id;
 		}
 		page_take(dp, pg->jobs[i]);
+	}
+	/* The next page is read after those commits: it sees them. */
+	while ((j = TAILQ_FIRST(&dp->written)) != NULL) {
+		TAILQ_REMOVE(&dp->written, j, q);
+		job_free(dp, j);
 	}
 	if (rc != STORE_OK || pg->n < DISPATCH_PAGE) {
 		/* Read to the end: start over, for retries now due. */
@@ -892,6 +908,7 @@ dispatch_new(struct daemon *d, char *err, size_t errlen)
 	dp->d = d;
 	TAILQ_INIT(&dp->ready);
 	TAILQ_INIT(&dp->settling);
+	TAILQ_INIT(&dp->written);
 	dp->cursor.priority = -1;
 	srandom((unsigned)now_ms());
 	if ((d->httpc = httpc_new(d->base, &ho)) == NULL) {
@@ -939,6 +956,10 @@ dispatch_free(struct dispatch *dp)
 	}
 	while ((j = TAILQ_FIRST(&dp->settling)) != NULL) {
 		TAILQ_REMOVE(&dp->settling, j, q);
+		job_free(dp, j);
+	}
+	while ((j = TAILQ_FIRST(&dp->written)) != NULL) {
+		TAILQ_REMOVE(&dp->written, j, q);
 		job_free(dp, j);
 	}
 	for (size_t i = 0; i < dp->jobs.cap; i++)
