@@ -194,6 +194,26 @@ show_cmp(const void *a, const void *b)
 }
 
 /* Totals, then one row per grid, in code order; the code last (CJK). */
+/* One line per escalation step: when it fires or what it did. */
+static void
+show_steps(const json_t *steps)
+{
+	const json_t *st;
+	size_t i;
+
+	json_array_foreach((json_t *)steps, i, st) {
+		printf("    step %lld %s: ", alert_int(st, "step"),
+		    alert_str(st, "action", "?"));
+		if (json_is_null(json_object_get(st, "fired_at_ms")))
+			printf("due\n");
+		else
+			printf("fired: %lld silent, %lld resent, %lld told "
+			    "(%lld answered)\n", alert_int(st, "silent"),
+			    alert_int(st, "resent"), alert_int(st, "told"),
+			    alert_int(st, "told_acked"));
+	}
+}
+
 /* "  answers: 收到 3, 已通知到户 1, 需要支援 0", in the alert's order. */
 static void
 show_answers(const json_t *o)
@@ -260,6 +280,7 @@ show_print(const json_t *o)
 	show_list("roles:", json_object_get(o, "roles"), false);
 	show_list("responses:", json_object_get(o, "responses"), true);
 	printf("  escalation: %s\n", alert_str(o, "escalation", "-"));
+	show_steps(json_object_get(o, "escalations"));
 	printf("  recipients: %lld, vacancies: %zu\n", alert_int(o,
 	    "recipients"), json_array_size(json_object_get(o, "vacancies")));
 	alert_vacancies(json_object_get(o, "vacancies"));

@@ -89,6 +89,13 @@ ctl ack "$code" "$(phone 3)" --response 1
 echo "-- the drill now:"
 ctl alert show "$code" | sed -n '/answers:/,$p'
 echo "   (one leader's page: $(link 1))"
+echo
+echo "== the others stay silent: the chain escalates (叫应; seconds here, minutes in real life)"
+sleep 12
+echo "-- the steps:"
+ctl alert show "$code" | sed -n '/step [0-9]/p'
+echo "-- what the leaders above and the duty officer were sent:"
+grep -e '叫应提醒' "$state/messages.log" | sed -n 's/.*"name":"\([^"]*\)".*"text":"\([^"]*\)".*/   to \1: \2/p'
 cat <<EOT
 
 sanzhangd is running (pid $pid), state in $state.

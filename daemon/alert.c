@@ -81,6 +81,7 @@ dlv_row_free(struct dlv_row *r)
 	free(r->name);
 	free(r->posts);
 	free(r->channels);
+	free(r->note);
 	free(r);
 }
 

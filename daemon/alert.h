@@ -22,6 +22,15 @@ enum rcpt_state {
 	RCPT_STATE_COUNT
 };
 
+#define ALERT_MAX_ESC	16	/* escalation steps of one policy */
+
+/* One escalation step as an alert keeps it. */
+struct alert_esc {
+	int		  after;	/* seconds after the alert starts */
+	const char	 *action;	/* resend, backup, notify_parent,
+					 * notify_duty */
+};
+
 /* A validated request to create an alert. */
 struct alert_new {
 	int		  kind;		/* enum alert_kind */
@@ -48,6 +57,8 @@ struct alert_new {
 					 * config's routing); NULL = none: such
 					 * recipients fail at once */
 	int		  priority;	/* send order: emergencies first */
+	struct alert_esc  esc[ALERT_MAX_ESC];	/* the policy's steps */
+	size_t		  n_esc;
 };
 
 /* A delivery's state; the order is the storage code. */
@@ -70,6 +81,8 @@ struct dlv_row {
 	int		 attempts;	/* tries so far on this channel */
 	int		 role;		/* the recipient's routing role */
 	int		 rcpt_state;	/* enum rcpt_state when read */
+	char		*note;		/* an escalation's message, malloc'd;
+					 * NULL for the alert's own */
 	int64_t		 next_at;
 	char		 channel[40];
 	char		 phone[12];
@@ -121,6 +134,24 @@ struct alert_brief {
 
 void dlv_row_free(struct dlv_row *r);
 void alert_brief_free(struct alert_brief *b);
+
+/* What firing an escalation step needs from the config. */
+struct esc_ctx {
+	int64_t		 now;		/* ms */
+	const char	*route[ROLE_COUNT][2];	/* first and second channel
+						 * of each role, or NULL */
+};
+
+/* What it did. */
+struct esc_fired {
+	int64_t		 alert_id;
+	char		 action[16];
+	bool		 skipped;	/* already fired, or the alert closed */
+	size_t		 silent;	/* recipients still silent */
+	size_t		 resent;	/* resend: deliveries queued again */
+	size_t		 told;		/* people given an escalation message */
+	size_t		 unreachable;	/* silent with nobody found to tell */
+};
 
 /* One recipient and their alert, as an acknowledgement needs them. */
 struct ack_info {

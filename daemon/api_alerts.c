@@ -271,6 +271,18 @@ get_kind_etc(struct create *c)
 		return -1;
 	}
 	c->a.escalation = esc;
+	/* The steps go into the store with the alert: later config changes
+	 * do not move an alert's timers. */
+	for (size_t i = 0; i < cfg->n_escalation; i++) {
+		const struct cfg_escalation *e = &cfg->escalation[i];
+
+		if (strcmp(e->name, esc) != 0)
+			continue;
+		for (size_t k = 0; k < e->n_steps && k < ALERT_MAX_ESC; k++)
+			c->a.esc[c->a.n_esc++] = (struct alert_esc){
+			    .after = e->steps[k].after,
+			    .action = e->steps[k].action };
+	}
 	v = json_object_get(c->doc, "expires_in");
 	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 60 ||
 	    json_integer_value(v) > ALERT_MAX_EXPIRES)) {

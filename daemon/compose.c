@@ -6,6 +6,10 @@
 #include "roster.h"
 
 #include <stdio.h>
+
+/* An escalation's message: the note is {body}; a drill stays marked. */
+#define COMPOSE_ESC_TMPL \
+	"叫应提醒（{code}）：《{title}》{body} 请回复1确认收到，或打开{url}"
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,7 +146,11 @@ compose(const struct compose_in *in, struct composed *out, char *err,
 		.body = a->body, .posts = label, .node = "", .url = out->url,
 		.code = code, .when = a->created_at / 1000,
 	};
-	if ((out->text = message_render(in->tmpl, &v, err, errlen)) == NULL)
+	/* Someone told by an escalation reads what it made for them. */
+	if (r->note != NULL)
+		v.body = r->note;
+	if ((out->text = message_render(r->note != NULL ? COMPOSE_ESC_TMPL :
+	    in->tmpl, &v, err, errlen)) == NULL)
 		return -1;
 	out->json = compose_json(in, code, out);
 	out->target = compose_target(r->channels, in->target_key);

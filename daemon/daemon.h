@@ -13,6 +13,7 @@
 struct config;
 struct dbq;
 struct dispatch;
+struct escalate;
 struct event_base;
 struct httpc;
 struct httpd;
@@ -27,6 +28,7 @@ struct daemon {
 	struct httpd		*httpd;
 	struct httpc		*httpc;		/* outbound HTTP for plugins */
 	struct dispatch		*dispatch;	/* the sender */
+	struct escalate		*escalate;	/* the escalation clock */
 	struct acktoken_key	 ackkey;	/* signs acknowledgement links */
 	time_t			 started;
 };

@@ -5,6 +5,7 @@
 #include "daemon.h"
 #include "dbq.h"
 #include "dispatch.h"
+#include "escalate.h"
 #include "http.h"
 #include "log.h"
 #include "pidfile.h"
@@ -57,7 +58,7 @@ stop_poll(evutil_socket_t fd, short what, void *arg)
 	struct stopper *s = arg;
 	struct timeval tv = { 0, STOP_POLL_MS * 1000 };
 	size_t depth = dbq_depth(s->d->writer) + dbq_depth(s->d->readers) +
-	    dispatch_busy(s->d->dispatch);
+	    dispatch_busy(s->d->dispatch) + escalate_busy(s->d->escalate);
 	size_t answers = httpd_unfinished(s->d->httpd);
 
 	if ((depth == 0 && answers == 0) || s->waited_ms >= STOP_GRACE_MS) {
@@ -85,6 +86,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: stopping", (int)sig);
 	httpd_stop_accepting(s->d->httpd);
 	dispatch_stop(s->d->dispatch);
+	escalate_stop(s->d->escalate);
 	s->poll = evtimer_new(s->d->base, stop_poll, s);
 	stop_poll(-1, 0, s);
 }
@@ -208,7 +210,8 @@ daemon_start(struct daemon *d)
 	if (acktoken_key_load(d->cfg->state_dir, &d->ackkey, err,
 	    sizeof(err)) != 0)
 		fatalx("%s", err);
-	if ((d->dispatch = dispatch_new(d, err, sizeof(err))) == NULL)
+	if ((d->dispatch = dispatch_new(d, err, sizeof(err))) == NULL ||
+	    (d->escalate = escalate_new(d, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if ((d->httpd = httpd_new(d, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -246,6 +249,7 @@ daemon_stop(struct daemon *d)
 {
 	dbq_free(d->readers);
 	dbq_free(d->writer);
+	escalate_free(d->escalate);
 	dispatch_free(d->dispatch);
 	httpd_free(d->httpd);
 	event_base_free(d->base);

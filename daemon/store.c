@@ -177,6 +177,20 @@ store_ack_find(struct store *st, int64_t alert, const char *phone,
 }
 
 int
+store_esc_due(struct store *st, int64_t now, int64_t *ids, size_t max,
+    size_t *n)
+{
+	return st->be->esc_due(st, now, ids, max, n);
+}
+
+int
+store_esc_fire(struct store *st, int64_t id, const struct esc_ctx *x,
+    struct esc_fired *out)
+{
+	return st->be->esc_fire(st, id, x, out);
+}
+
+int
 store_reply_cands(struct store *st, const char *phone, int64_t now,
     struct reply_cand **out, size_t *n)
 {

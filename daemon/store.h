@@ -140,6 +140,10 @@ struct store_backend {
 		    int64_t *rcpt);
 	int	(*reply_cands)(struct store *st, const char *phone, int64_t now,
 		    struct reply_cand **out, size_t *n);
+	int	(*esc_due)(struct store *st, int64_t now, int64_t *ids,
+		    size_t max, size_t *n);
+	int	(*esc_fire)(struct store *st, int64_t id,
+		    const struct esc_ctx *x, struct esc_fired *out);
 	int	(*schema_version)(struct store *st);
 	int	(*check)(struct store *st);	/* cheap liveness probe */
 };
@@ -208,6 +212,12 @@ int store_ack_record(struct store *st, const struct ack_in *in,
 /* The recipient of alert with this phone; STORE_NOTFOUND when none. */
 int store_ack_find(struct store *st, int64_t alert, const char *phone,
     int64_t *rcpt);
+/* Escalation steps due at now (at most max of them, soonest first). */
+int store_esc_due(struct store *st, int64_t now, int64_t *ids, size_t max,
+    size_t *n);
+/* Fire one (writer); a step fires once, whatever happens to the alert. */
+int store_esc_fire(struct store *st, int64_t id, const struct esc_ctx *x,
+    struct esc_fired *out);
 /* The open alerts (newest first) that phone is a recipient of. */
 int store_reply_cands(struct store *st, const char *phone, int64_t now,
     struct reply_cand **out, size_t *n);

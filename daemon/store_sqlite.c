@@ -132,6 +132,27 @@ static const char *const sqlite_migrations[] = {
 	 */
 	"ALTER TABLE recipients ADD COLUMN ack_via TEXT;"
 	"ALTER TABLE alerts ADD COLUMN phone_sorted INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 3 -> 4: escalation steps, due in the database so that a restart
+	 * keeps their time; the people an escalation tells are recipients of
+	 * the alert too (outside its range), with the message made for them.
+	 */
+	"CREATE TABLE escalations ("
+	"  id          INTEGER PRIMARY KEY,"
+	"  alert_id    INTEGER NOT NULL REFERENCES alerts(id),"
+	"  step        INTEGER NOT NULL,"
+	"  action      TEXT NOT NULL,"
+	"  due_at      INTEGER NOT NULL,"
+	"  fired_at    INTEGER,"
+	"  silent      INTEGER NOT NULL DEFAULT 0,"
+	"  resent      INTEGER NOT NULL DEFAULT 0,"
+	"  told        INTEGER NOT NULL DEFAULT 0,"
+	"  first_rcpt  INTEGER NOT NULL DEFAULT 0,"
+	"  last_rcpt   INTEGER NOT NULL DEFAULT -1"
+	");"
+	"CREATE INDEX escalations_due ON escalations (due_at) "
+	"  WHERE fired_at IS NULL;"
+	"ALTER TABLE recipients ADD COLUMN note TEXT;",
 };
 
 #define SQLITE_SCHEMA_VERSION \
@@ -498,6 +519,8 @@ const struct store_backend store_sqlite = {
 	.ack_record = sqlite_ack_record,
 	.ack_find = sqlite_ack_find,
 	.reply_cands = sqlite_reply_cands,
+	.esc_due = sqlite_esc_due,
+	.esc_fire = sqlite_esc_fire,
 	.schema_version = sqlite_schema_version,
 	.check = sqlite_check,
 };

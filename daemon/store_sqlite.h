@@ -101,4 +101,14 @@ int sqlite_ack_find(struct store *st, int64_t alert, const char *phone,
 int sqlite_reply_cands(struct store *st, const char *phone, int64_t now,
     struct reply_cand **out, size_t *n);
 
+/* store_sqlite_esc.c */
+int sqlite_esc_plan(struct sqlite_store *s, const struct alert_new *a,
+    int64_t alert);
+int sqlite_esc_due(struct store *st, int64_t now, int64_t *ids, size_t max,
+    size_t *n);
+int sqlite_esc_fire(struct store *st, int64_t id, const struct esc_ctx *x,
+    struct esc_fired *out);
+int sqlite_esc_list(struct sqlite_store *s, int64_t alert,
+    struct json_t *out);
+
 #endif

@@ -354,6 +354,8 @@ sqlite_alert_create(struct store *st, const struct alert_new *a,
 		rc = STORE_ERROR;
 	if (rc == STORE_OK)
 		rc = alert_put_recipients(s, a, p, out->id);
+	if (rc == STORE_OK)
+		rc = sqlite_esc_plan(s, a, out->id);
 	out->plan_s = t1 - t0;
 	out->write_s = alert_clock() - t1;
 	out->recipients = plan_recipients(p);
@@ -477,6 +479,7 @@ alert_counts(struct sqlite_store *s, int64_t first, int64_t last, json_t *o)
 	json_object_set_new(o, "counts", counts);
 	json_object_set_new(o, "grids", grids);
 	json_object_set_new(o, "answers", answers);
+	json_object_set_new(o, "escalations", json_array());
 	for (size_t i = 0; i < n_resp; i++)
 		json_object_set_new(answers, json_string_value(
 		    json_array_get(resp, i)) ?: "?", json_integer(0));
@@ -539,7 +542,9 @@ sqlite_alert_get(struct store *st, int64_t id, json_t **out)
 	sqlite3_finalize(stmt);
 	if (o == NULL)
 		return STORE_ERROR;
-	if ((rc = alert_counts(s, first, last, o)) != STORE_OK) {
+	if ((rc = alert_counts(s, first, last, o)) != STORE_OK ||
+	    (rc = sqlite_esc_list(s, id, json_object_get(o,
+	    "escalations"))) != STORE_OK) {
 		json_decref(o);
 		return rc;
 	}

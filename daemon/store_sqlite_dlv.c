@@ -30,7 +30,7 @@ sqlite_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
 
 	if (sqlite_cached(s, "SELECT d.id, d.recipient_id, d.alert_id, "
 	    "d.priority, d.attempts, d.next_at, d.channel, r.role, r.phone, "
-	    "r.name, r.posts, r.channels, r.state FROM deliveries d JOIN "
+	    "r.name, r.posts, r.channels, r.state, r.note FROM deliveries d JOIN "
 	    "recipients r ON "
 	    "r.id = d.recipient_id WHERE d.state = 0 AND d.next_at <= ?1 AND "
 	    "(d.priority, d.next_at, d.id) > (?2, ?3, ?4) "
@@ -63,6 +63,8 @@ sqlite_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
 		r->posts = col_dup(stmt, 10);
 		r->channels = col_dup(stmt, 11);
 		r->rcpt_state = sqlite3_column_int(stmt, 12);
+		if (sqlite3_column_type(stmt, 13) != SQLITE_NULL)
+			r->note = col_dup(stmt, 13);
 		/* cb owns r from here. */
 		if (cb(r, arg) != 0) {
 			rc = SQLITE_DONE;

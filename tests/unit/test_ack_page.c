@@ -159,9 +159,15 @@ check_page(const char *page)
 	has(page, "<meta name=\"viewport\"");
 	assert_true(strstr(page, "</head>") < strstr(page, "<body>"));
 	assert_true(strstr(page, "</body>") < strstr(page, "</html>"));
-	/* No script and nothing fetched from elsewhere. */
+	/*
+	 * No script and nothing fetched from elsewhere: the one <link> is
+	 * the inline icon, so a browser does not ask for /favicon.ico.
+	 */
 	hasnt(page, "<script");
-	hasnt(page, "<link");
+	has(page, "<link rel=\"icon\" href=\"data:,\">");
+	assert_ptr_equal(strstr(page, "<link"), strstr(page, "<link rel=\"icon\" "
+	    "href=\"data:,\">"));
+	assert_null(strstr(strstr(page, "<link") + 5, "<link"));
 	hasnt(page, "<img");
 	hasnt(page, "<iframe");
 	hasnt(page, "<object");
