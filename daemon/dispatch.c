@@ -4,17 +4,14 @@
  * A job is one queued delivery in memory: READY in the send queue, SENDING
  * while its plugin has it, SETTLING until its outcome is committed.  Every
  * job is in the id table from the moment it is read until that commit, so
- * a page read in the meantime never yields it twice.
+ * a page read in the meantime never yields it twice.  Reading the queue is
+ * in dispatch_queue.c, receipts in dispatch_receipt.c.
  */
-#include "dispatch.h"
-#include "alert.h"
-#include "chan.h"
-#include "compose.h"
+#include "dispatch_priv.h"
 #include "config.h"
 #include "daemon.h"
 #include "dbq.h"
 #include "httpc.h"
-#include "idtable.h"
 #include "log.h"
 #include "message.h"
 #include "quiet.h"
@@ -27,90 +24,8 @@
 #include <sys/queue.h>
 #include <time.h>
 
-#define DISPATCH_PAGE		1000	/* deliveries read at once */
-#define DISPATCH_LOW		500	/* read more below this many READY */
-#define DISPATCH_TICK_MS	20
-#define DISPATCH_IDLE_MS	250	/* re-scan an exhausted queue this often */
-#define DISPATCH_MAX_TRIES	5	/* per channel, then the next channel */
-#define DISPATCH_BACKOFF_S	5	/* first retry; doubles, +-25% jitter */
-#define DISPATCH_BACKOFF_MAX_S	600
-#define DISPATCH_LOOKAHEAD	256	/* jobs scanned to fill one batch */
-#define DISPATCH_FLUSH_MIN	512	/* outcomes that are written before
-					 * the next tick */
-#define DISPATCH_ALERTS		64	/* alerts remembered */
-
-enum job_state { JOB_READY, JOB_SENDING, JOB_SETTLING };
-
-/* One send() call: its channel's concurrency is freed when all settle. */
-struct sendreq {
-	struct sz_chan		*chan;
-	unsigned		 left;		/* messages not yet settled */
-};
-
-struct job {
-	TAILQ_ENTRY(job)	 q;
-	struct sendreq		*req;		/* while SENDING */
-	struct dlv_row		*row;
-	enum job_state		 st;
-	struct sz_chan		*chan;
-	struct composed		 msg;
-	char			 id[24];
-};
-
-TAILQ_HEAD(jobq, job);
-
-struct cached_alert {
-	int64_t			 id;
-	struct alert_brief	 b;
-};
-
-/* One page read, and its messages rendered, by a reader thread. */
-struct page {
-	struct dispatch		*dp;
-	struct dlv_cursor	 after;
-	int64_t			 now;
-	struct job		**jobs;
-	size_t			 n, cap;
-	struct cached_alert	 alerts[DISPATCH_ALERTS];
-	size_t			 n_alerts;
-};
-
-/* Outcomes on their way to the writer, with the jobs they settle. */
-struct flush {
-	struct dispatch		*dp;
-	struct dlv_update	*u;
-	size_t			 n;
-	struct jobq		 jobs;
-};
-
-struct dispatch {
-	struct daemon		*d;
-	struct chan_set		 chans;
-	struct event		*tick;
-	struct event		*kick;		/* a tick after this loop turn */
-	struct jobq		 ready;
-	size_t			 n_ready;
-	struct jobq		 settling;	/* outcome known, not yet written */
-	struct jobq		 written;	/* outcome written while a page was
-						 * being read: kept in the id table
-						 * until that page is taken */
-	size_t			 n_sending, n_settling;
-	struct idtable		 jobs;		/* every job by delivery id */
-	struct dlv_update	*pending;	/* outcomes to write */
-	size_t			 n_pending, cap_pending;
-	struct dlv_cursor	 cursor;
-	bool			 fetching;
-	bool			 stopping;
-	int64_t			 exhausted_at;	/* last time a page came up short */
-	int			 flushes;	/* writer jobs in flight */
-	int			 receipts;	/* receipts not yet recorded */
-	bool			 kicked;	/* a tick is already due */
-	struct cached_alert	 alerts[DISPATCH_ALERTS];
-	size_t			 n_alerts;
-};
-
-static int64_t
-now_ms(void)
+int64_t
+dp_now_ms(void)
 {
 	struct timespec ts;
 
@@ -118,8 +33,8 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-job_free(struct dispatch *dp, struct job *j)
+void
+dp_job_free(struct dispatch *dp, struct job *j)
 {
 	idtable_del(&dp->jobs, j->row->id);
 	composed_free(&j->msg);
@@ -139,8 +54,8 @@ alert_find(struct dispatch *dp, int64_t id)
 }
 
 /* Remember what a page read; the newest copy wins (cancel, expiry). */
-static void
-alert_remember(struct dispatch *dp, struct cached_alert *a)
+void
+dp_alert_remember(struct dispatch *dp, struct cached_alert *a)
 {
 	struct cached_alert *c = alert_find(dp, a->id);
 
@@ -243,7 +158,7 @@ job_settle(struct dispatch *dp, struct job *j, enum sz_outcome o,
 		    provider_id ? provider_id : "");
 		snprintf(u->error, sizeof(u->error), "%s", why ? why : "");
 		if (result == DLV_R_RETRY)
-			u->next_at = now_ms() + backoff_ms(tries, retry_after);
+			u->next_at = dp_now_ms() + backoff_ms(tries, retry_after);
 		if (result == DLV_R_FAILED)
 			next_channel(dp, j->row, u->fallback, sizeof(u->fallback));
 		if (result != DLV_R_ACCEPTED)
@@ -354,15 +269,15 @@ flush_done(int rc, void *arg)
 		if (dp->fetching && rc == STORE_OK)
 			TAILQ_INSERT_TAIL(&dp->written, j, q);
 		else
-			job_free(dp, j);
+			dp_job_free(dp, j);
 	}
 	dp->flushes--;
 	free(f->u);
 	free(f);
 }
 
-static void
-flush_outcomes(struct dispatch *dp)
+void
+dp_flush_outcomes(struct dispatch *dp)
 {
 	struct flush *f;
 
@@ -386,7 +301,7 @@ flush_outcomes(struct dispatch *dp)
 /* ---- sending -------------------------------------------------------------------- */
 
 static const char *
-template_of(const struct config *cfg, int kind)
+dp_template_of(const struct config *cfg, int kind)
 {
 	for (size_t i = 0; i < cfg->n_templates; i++)
 		if (strcmp(cfg->templates[i].kind, alert_kind_name(kind)) == 0)
@@ -395,13 +310,13 @@ template_of(const struct config *cfg, int kind)
 }
 
 /* Render a job's message for its channel (j->chan); -1 and err if not. */
-static int
-job_render(const struct dispatch *dp, struct job *j,
+int
+dp_job_render(const struct dispatch *dp, struct job *j,
     const struct cached_alert *a, char *err, size_t errlen)
 {
 	struct compose_in in = {
 		.row = j->row, .alert = &a->b,
-		.tmpl = template_of(dp->d->cfg, a->b.kind),
+		.tmpl = dp_template_of(dp->d->cfg, a->b.kind),
 		.public_url = dp->d->cfg->public_url, .key = &dp->d->ackkey,
 		.target_key = j->chan->plugin->name,
 	};
@@ -415,7 +330,7 @@ job_compose(struct dispatch *dp, struct job *j, const struct cached_alert *a)
 {
 	char err[256];
 
-	if (j->msg.text != NULL || job_render(dp, j, a, err, sizeof(err)) == 0)
+	if (j->msg.text != NULL || dp_job_render(dp, j, a, err, sizeof(err)) == 0)
 		return 0;
 	job_settle(dp, j, SZ_FAILED, NULL, 0, err);
 	return -1;
@@ -432,7 +347,7 @@ static bool
 job_alive(struct dispatch *dp, struct job *j)
 {
 	struct cached_alert *a = alert_find(dp, j->row->alert_id);
-	int64_t now = now_ms(), until;
+	int64_t now = dp_now_ms(), until;
 
 	if (a != NULL && a->b.active && a->b.expires_at <= now) {
 		job_expire(dp, j);
@@ -454,13 +369,13 @@ job_alive(struct dispatch *dp, struct job *j)
 	/* Cancelled: the store already marked it; just forget it. */
 	TAILQ_REMOVE(&dp->ready, j, q);
 	dp->n_ready--;
-	job_free(dp, j);
+	dp_job_free(dp, j);
 	return false;
 }
 
 /* Prepare a READY job; false when it was settled or dropped instead. */
-static bool
-job_prepare(struct dispatch *dp, struct job *j)
+bool
+dp_job_prepare(struct dispatch *dp, struct job *j)
 {
 	struct cached_alert *a;
 
@@ -566,161 +481,6 @@ send_ready(struct dispatch *dp)
 	}
 }
 
-/* ---- reading the queue ------------------------------------------------------------ */
-
-static int
-page_row(struct dlv_row *r, void *arg)
-{
-	struct page *pg = arg;
-	struct job *j;
-
-	if (pg->n == pg->cap) {
-		size_t cap = pg->cap ? pg->cap * 2 : 256;
-		struct job **v = realloc(pg->jobs, cap * sizeof(*v));
-
-		if (v == NULL) {
-			dlv_row_free(r);
-			return -1;
-		}
-		pg->jobs = v;
-		pg->cap = cap;
-	}
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		dlv_row_free(r);
-		return -1;
-	}
-	j->row = r;
-	j->st = JOB_READY;
-	snprintf(j->id, sizeof(j->id), "%lld", (long long)r->id);
-	pg->jobs[pg->n++] = j;
-	return 0;
-}
-
-/*
- * Reader thread: render a page's messages here, off the loop.  Only what
- * never changes after start is touched (config, key, channel set); a job
- * that cannot be rendered here is rendered, or failed, on the loop.
- */
-static void
-page_compose(struct page *pg)
-{
-	struct dispatch *dp = pg->dp;
-	char err[256];
-
-	for (size_t i = 0; i < pg->n; i++) {
-		struct job *j = pg->jobs[i];
-		const struct cached_alert *a = NULL;
-
-		for (size_t k = 0; k < pg->n_alerts && a == NULL; k++)
-			if (pg->alerts[k].id == j->row->alert_id)
-				a = &pg->alerts[k];
-		if (a == NULL || !a->b.active ||
-		    (j->chan = chan_find(&dp->chans, j->row->channel)) == NULL)
-			continue;
-		if (job_render(dp, j, a, err, sizeof(err)) != 0)
-			composed_free(&j->msg);
-	}
-}
-
-/* Reader thread: a page of due deliveries and their alerts. */
-static int
-page_run(struct store *st, void *arg)
-{
-	struct page *pg = arg;
-	int rc;
-
-	if ((rc = store_dlv_page(st, &pg->after, pg->now, DISPATCH_PAGE,
-	    page_row, pg)) != STORE_OK)
-		return rc;
-	for (size_t i = 0; i < pg->n; i++) {
-		int64_t id = pg->jobs[i]->row->alert_id;
-		bool known = false;
-
-		for (size_t k = 0; k < pg->n_alerts && !known; k++)
-			known = pg->alerts[k].id == id;
-		if (known || pg->n_alerts == DISPATCH_ALERTS)
-			continue;
-		pg->alerts[pg->n_alerts].id = id;
-		if (store_alert_brief(st, id, &pg->alerts[pg->n_alerts].b) ==
-		    STORE_OK)
-			pg->n_alerts++;
-	}
-	page_compose(pg);
-	return STORE_OK;
-}
-
-static void
-page_take(struct dispatch *dp, struct job *j)
-{
-	if (idtable_get(&dp->jobs, j->row->id) != NULL ||
-	    idtable_put(&dp->jobs, j->row->id, j) != 0) {
-		composed_free(&j->msg);
-		dlv_row_free(j->row);
-		free(j);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&dp->ready, j, q);
-	dp->n_ready++;
-	job_prepare(dp, j);
-}
-
-static void
-page_done(int rc, void *arg)
-{
-	struct page *pg = arg;
-	struct dispatch *dp = pg->dp;
-	struct job *j;
-
-	dp->fetching = false;
-	for (size_t i = 0; i < pg->n_alerts; i++)
-		alert_remember(dp, &pg->alerts[i]);
-	for (size_t i = 0; i < pg->n; i++) {
-		const struct dlv_row *r = pg->jobs[i]->row;
-
-		if (i + 1 == pg->n) {
-			dp->cursor.priority = r->priority;
-			dp->cursor.next_at = r->next_at;
-			dp->cursor.id = r->id;
-		}
-		page_take(dp, pg->jobs[i]);
-	}
-	/* The next page is read after those commits: it sees them. */
-	while ((j = TAILQ_FIRST(&dp->written)) != NULL) {
-		TAILQ_REMOVE(&dp->written, j, q);
-		job_free(dp, j);
-	}
-	if (rc != STORE_OK || pg->n < DISPATCH_PAGE) {
-		/* Read to the end: start over, for retries now due. */
-		dp->cursor = (struct dlv_cursor){ .priority = -1 };
-		dp->exhausted_at = now_ms();
-	}
-	free(pg->jobs);
-	free(pg);
-}
-
-static void
-maybe_fetch(struct dispatch *dp, bool woken)
-{
-	struct page *pg;
-	int64_t now = now_ms();
-
-	if (dp->fetching || dp->stopping || dp->n_ready >= DISPATCH_LOW)
-		return;
-	if (!woken && dp->cursor.priority < 0 &&
-	    now - dp->exhausted_at < DISPATCH_IDLE_MS)
-		return;
-	if ((pg = calloc(1, sizeof(*pg))) == NULL)
-		return;
-	pg->dp = dp;
-	pg->after = dp->cursor;
-	pg->now = now;
-	dp->fetching = true;
-	if (dbq_submit(dp->d->readers, page_run, page_done, pg, 0) != 0) {
-		dp->fetching = false;
-		free(pg);
-	}
-}
-
 /* ---- the loop ------------------------------------------------------------------ */
 
 static void
@@ -730,8 +490,8 @@ dispatch_tick(evutil_socket_t fd, short what, void *arg)
 
 	dp->kicked = false;
 	send_ready(dp);
-	flush_outcomes(dp);
-	maybe_fetch(dp, what == 0 || (what & EV_READ));
+	dp_flush_outcomes(dp);
+	dp_fetch(dp, what == 0 || (what & EV_READ));
 }
 
 /*
@@ -749,8 +509,8 @@ dispatch_kick(evutil_socket_t fd, short what, void *arg)
 	dp->kicked = false;
 	send_ready(dp);
 	if (dp->n_settling >= DISPATCH_FLUSH_MIN)
-		flush_outcomes(dp);
-	maybe_fetch(dp, false);
+		dp_flush_outcomes(dp);
+	dp_fetch(dp, false);
 }
 
 void
@@ -804,94 +564,6 @@ dispatch_channels(struct dispatch *dp, size_t *n)
 	return dp->chans.v;
 }
 
-/* ---- receipts --------------------------------------------------------------------- */
-
-#define RECEIPT_TRIES		4	/* a report for a send not yet written */
-#define RECEIPT_RETRY_MS	500
-
-struct receipt {
-	struct dispatch	*dp;
-	char		 id[128];
-	bool		 by_provider;
-	bool		 delivered;
-	int		 tries;
-};
-
-static void receipt_submit(struct receipt *r);
-
-static int
-receipt_run(struct store *st, void *arg)
-{
-	struct receipt *r = arg;
-
-	return store_dlv_receipt(st, r->id, r->by_provider, r->delivered);
-}
-
-static void
-receipt_again(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	receipt_submit(arg);
-}
-
-/*
- * A report can overtake the gateway's answer to the send it is about (two
- * connections), or its outcome can still be on its way to the store: an
- * unknown delivery is looked up again a few times before it is dropped.
- */
-static void
-receipt_done(int rc, void *arg)
-{
-	struct receipt *r = arg;
-	struct timeval tv = { 0, RECEIPT_RETRY_MS * 1000 };
-
-	if (rc == STORE_NOTFOUND && ++r->tries < RECEIPT_TRIES &&
-	    !r->dp->stopping && event_base_once(r->dp->d->base, -1, EV_TIMEOUT,
-	    receipt_again, r, &tv) == 0)
-		return;
-	if (rc == STORE_NOTFOUND)
-		log_info("dispatch: receipt for unknown delivery %.40s", r->id);
-	else if (rc != STORE_OK)
-		log_warnx("dispatch: could not record a receipt");
-	r->dp->receipts--;
-	free(r);
-}
-
-static void
-receipt_submit(struct receipt *r)
-{
-	/* Outcomes first: the writer runs jobs in order. */
-	flush_outcomes(r->dp);
-	if (dbq_submit(r->dp->d->writer, receipt_run, receipt_done, r, 0) != 0) {
-		log_warnx("dispatch: could not queue a receipt");
-		r->dp->receipts--;
-		free(r);
-	}
-}
-
-int
-dispatch_receipt(struct dispatch *dp, struct sz_chan *c, const char *id,
-    bool by_provider, bool delivered, const char *why)
-{
-	struct receipt *r = calloc(1, sizeof(*r));
-
-	if (r == NULL || strlen(id) >= sizeof(r->id)) {
-		free(r);
-		return -1;
-	}
-	r->dp = dp;
-	dp->receipts++;
-	strcpy(r->id, id);
-	r->by_provider = by_provider;
-	r->delivered = delivered;
-	if (!delivered)
-		log_info("channel %s: delivery %.40s failed: %s", c->cfg->name,
-		    id, why ? why : "no reason given");
-	receipt_submit(r);
-	return 0;
-}
-
 /* ---- life ----------------------------------------------------------------------- */
 
 struct dispatch *
@@ -910,7 +582,7 @@ dispatch_new(struct daemon *d, char *err, size_t errlen)
 	TAILQ_INIT(&dp->settling);
 	TAILQ_INIT(&dp->written);
 	dp->cursor.priority = -1;
-	srandom((unsigned)now_ms());
+	srandom((unsigned)dp_now_ms());
 	if ((d->httpc = httpc_new(d->base, &ho)) == NULL) {
 		snprintf(err, errlen, "cannot start the HTTP client");
 		free(dp);
@@ -952,15 +624,15 @@ dispatch_free(struct dispatch *dp)
 	/* What is not written stays queued in the store: sent again later. */
 	while ((j = TAILQ_FIRST(&dp->ready)) != NULL) {
 		TAILQ_REMOVE(&dp->ready, j, q);
-		job_free(dp, j);
+		dp_job_free(dp, j);
 	}
 	while ((j = TAILQ_FIRST(&dp->settling)) != NULL) {
 		TAILQ_REMOVE(&dp->settling, j, q);
-		job_free(dp, j);
+		dp_job_free(dp, j);
 	}
 	while ((j = TAILQ_FIRST(&dp->written)) != NULL) {
 		TAILQ_REMOVE(&dp->written, j, q);
-		job_free(dp, j);
+		dp_job_free(dp, j);
 	}
 	for (size_t i = 0; i < dp->jobs.cap; i++)
 		if (dp->jobs.v[i].val != NULL) {
