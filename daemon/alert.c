@@ -104,6 +104,19 @@ ack_info_free(struct ack_info *a)
 	memset(a, 0, sizeof(*a));
 }
 
+bool
+ack_needs_help(const char *label)
+{
+	static const char *const words[] = {
+		"支援", "帮助", "求助", "援助", "协助", "需要帮", NULL,
+	};
+
+	for (size_t i = 0; label != NULL && words[i] != NULL; i++)
+		if (strstr(label, words[i]) != NULL)
+			return true;
+	return false;
+}
+
 int
 ack_n_responses(const char *responses_json)
 {

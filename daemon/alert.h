@@ -178,6 +178,7 @@ struct ack_in {
 	int		 response;	/* 1-based */
 	const char	*via;		/* "link", "sms", "operator:NAME" */
 	int64_t		 now;		/* ms */
+	const struct esc_ctx *routes;	/* for a needs-help note; NULL: none */
 };
 
 enum ack_result {
@@ -188,6 +189,8 @@ enum ack_result {
 };
 
 void ack_info_free(struct ack_info *a);
+/* Whether an option means "needs help" (需要支援, 求助, ...). */
+bool ack_needs_help(const char *label);
 /* The number of options in a responses JSON array (at least 1). */
 int ack_n_responses(const char *responses_json);
 

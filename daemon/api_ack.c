@@ -15,6 +15,7 @@
 #include "api.h"
 #include "daemon.h"
 #include "dbq.h"
+#include "escalate.h"
 #include "http.h"
 #include "log.h"
 #include "roster.h"
@@ -284,7 +285,7 @@ api_ack(struct req *rq)
 	q->rq = rq;
 	q->post = post;
 	q->in = (struct ack_in){ .rcpt_id = rcpt, .via = "link",
-	    .now = ack_now_ms() };
+	    .now = ack_now_ms(), .routes = escalate_routes(rq->d->escalate) };
 	snprintf(q->action, sizeof(q->action), "/a/%s", token);
 	if (post && (q->in.response = ack_form_response(rq)) == 0) {
 		free(q);

@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "dbq.h"
 #include "dispatch.h"
+#include "escalate.h"
 #include "http.h"
 #include "log.h"
 #include "roster.h"
@@ -348,6 +349,7 @@ api_alert_action(struct req *rq)
 		snprintf(q->via, sizeof(q->via), "operator:%s", rq->who.name);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		q->ack.via = q->via;
+		q->ack.routes = escalate_routes(rq->d->escalate);
 		q->ack.now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	}
 	alert_q_submit(rq, q, true);

@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "dbq.h"
 #include "dispatch.h"
+#include "escalate.h"
 #include "http.h"
 #include "log.h"
 #include "reply.h"
@@ -76,6 +77,7 @@ struct inbound_reply {
 	struct reply_decision	 d;
 	enum ack_result		 result;
 	char			*say;		/* texted back, or NULL */
+	const struct esc_ctx	*routes;	/* for a needs-help note */
 };
 
 static int64_t
@@ -111,6 +113,7 @@ inbound_reply_run(struct store *st, void *arg)
 	in = (struct ack_in){
 		.rcpt_id = ir->cands[ir->d.chosen].rcpt_id,
 		.response = ir->d.option, .via = "sms", .now = inbound_now_ms(),
+		.routes = ir->routes,
 	};
 	rc = store_ack_record(st, &in, &ir->result, &info);
 	ack_info_free(&info);
@@ -169,6 +172,7 @@ inbound_reply(struct req *rq, struct sz_chan *c,
 	}
 	ir->rq = rq;
 	ir->out = *out;
+	ir->routes = escalate_routes(rq->d->escalate);
 	ir->phone = c->reply_phone;
 	ir->text = c->reply_text;
 	c->reply_phone = c->reply_text = NULL;

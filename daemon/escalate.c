@@ -179,6 +179,12 @@ escalate_stop(struct escalate *e)
 		e->stopping = true;
 }
 
+const struct esc_ctx *
+escalate_routes(const struct escalate *e)
+{
+	return e != NULL ? &e->ctx : NULL;
+}
+
 size_t
 escalate_busy(const struct escalate *e)
 {

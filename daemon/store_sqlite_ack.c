@@ -11,6 +11,7 @@
 #include "store_sqlite.h"
 #include "reply.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,21 @@ sqlite_ack_get(struct store *st, int64_t rcpt, struct ack_info *out)
 	return rc == SQLITE_DONE ? STORE_NOTFOUND : sqlite_fail(s, rc, "ack");
 }
 
+/* Whether the chosen option means "needs help"; its text into label. */
+static bool
+ack_help_label(const struct ack_info *info, char *label, size_t len)
+{
+	json_t *resp = json_loads(info->responses, 0, NULL);
+	const char *v = json_string_value(json_array_get(resp,
+	    (size_t)info->response - 1));
+	bool help = v != NULL && ack_needs_help(v);
+
+	if (help)
+		snprintf(label, len, "%s", v);
+	json_decref(resp);
+	return help;
+}
+
 /* Whether the alert of info still takes answers at now. */
 static bool
 ack_open(const struct ack_info *info, int64_t now)
@@ -83,6 +99,7 @@ sqlite_ack_record(struct store *st, const struct ack_in *in,
 {
 	struct sqlite_store *s = sq(st);
 	sqlite3_stmt *stmt;
+	char label[128];
 	int rc;
 
 	if ((rc = sqlite_ack_get(st, in->rcpt_id, out)) != STORE_OK)
@@ -117,6 +134,9 @@ sqlite_ack_record(struct store *st, const struct ack_in *in,
 	out->response = in->response;
 	if (out->acked_at == 0)
 		out->acked_at = in->now;
+	/* "Needs help" tells the grid leader and the duty officer at once. */
+	if (in->routes != NULL && ack_help_label(out, label, sizeof(label)))
+		return sqlite_help_note(s, in, out, label);
 	return STORE_OK;
 }
 

@@ -624,3 +624,80 @@ sqlite_esc_list(struct sqlite_store *s, int64_t alert, json_t *out)
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "escalation");
 }
+
+/* ---- needs help ------------------------------------------------------------- */
+
+/*
+ * Someone answered "needs help": their grid's leader and their
+ * community's duty officer are told at once (not themselves, and each
+ * person once), with the number to call back.
+ */
+int
+sqlite_help_note(struct sqlite_store *s, const struct ack_in *in,
+    const struct ack_info *who, const char *label)
+{
+	struct esc_fired fired = { 0 };
+	struct esc_run r = { .s = s, .x = in->routes, .out = &fired,
+	    .alert = who->alert_id, .kind = who->kind, .first = -1,
+	    .last = -1 };
+	struct esc_silent e = { 0 };
+	char where[2][ROSTER_MAX_CODE + 1], lab[ROSTER_MAX_CODE + 32];
+	char told[2][12] = { "", "" };
+	static const int roles[2] = { ROLE_GRID_LEADER, ROLE_DUTY_OFFICER };
+	sqlite3_stmt *stmt;
+	char *note = NULL, *phone = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc = STORE_OK;
+
+	r.priority = who->kind == ALERT_EMERGENCY ? 0 :
+	    who->kind == ALERT_DRILL ? 1 : 2;
+	esc_first_post(&e, who->posts);
+	if (sqlite_prepare(s, "SELECT phone FROM recipients WHERE id = ?",
+	    &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, who->rcpt_id);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		phone = strdup((const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	if (phone == NULL || e.code[0] == '\0')
+		goto done;
+	/* The grid: the code up to its second '/'; the community: the first. */
+	snprintf(where[0], sizeof(where[0]), "%s", e.code);
+	if (strchr(where[0], '/') != NULL &&
+	    strchr(strchr(where[0], '/') + 1, '/') != NULL)
+		*strchr(strchr(where[0], '/') + 1, '/') = '\0';
+	esc_community(e.code, where[1], sizeof(where[1]));
+	esc_post_label(e.code, e.post_role, lab, sizeof(lab));
+	if ((f = open_memstream(&note, &len)) == NULL) {
+		rc = STORE_ERROR;
+		goto done;
+	}
+	fprintf(f, "%s（%s）回复“%s”，请尽快联系：%s。", who->name, lab, label,
+	    phone);
+	if (fclose(f) != 0) {
+		rc = STORE_ERROR;
+		goto done;
+	}
+	for (int i = 0; i < 2 && rc == STORE_OK; i++) {
+		struct esc_holder h = { .name = NULL };
+
+		/* A grid leader's own grid is theirs: only the duty officer. */
+		if (i == 0 && strchr(where[0], '/') == NULL)
+			continue;
+		if ((rc = esc_holder_at(&r, where[i], roles[i], 1, &h)) < 0)
+			break;
+		if (rc == 0 && strcmp(h.phone, phone) != 0 &&
+		    strcmp(h.phone, told[0]) != 0) {
+			snprintf(told[i], sizeof(told[i]), "%s", h.phone);
+			rc = esc_put(&r, &h, note) < 0 ? STORE_ERROR : STORE_OK;
+		} else
+			rc = STORE_OK;
+		free(h.name);
+		free(h.channels);
+	}
+done:
+	free(note);
+	free(phone);
+	return rc;
+}

@@ -175,3 +175,28 @@ def test_backup_stands_in_for_a_silent_primary(daemons):
     assert "张伟" in t and "B角" in t and "请组织本单元居民参加演练" in t, t
     time.sleep(0.5)
     assert escalations(d, a["id"])[0]["told"] == 1
+
+
+def test_needs_help_tells_grid_leader_and_duty_officer(daemons):
+    d = esc_daemon(daemons, "help", [(60, "notify_duty")])
+    doc = {"kind": "drill", "severity": "yellow", "title": "演练E6",
+           "body": "请组织本单元居民参加演练。", "targets": [G01],
+           "responses": ["收到", "已通知到户", "需要支援"]}
+    r = d.request("POST", "/v1/alerts", token=ADMIN,
+                  body=json.dumps(doc, ensure_ascii=False),
+                  content_type="application/json")
+    assert r.status == 201, r
+    a = r.json()
+    a["title"] = "演练E6"
+    link = links(d, a, a["recipients"])
+    assert answer(d, link[WANG], 3).status == 200
+    for phone in (ZHANG, ZHAO):
+        note = wait_for("the note to " + phone, lambda: [
+            m for m in to(d, "演练E6", phone) if "需要支援" in m["text"]])
+        assert len(note) == 1 and "王芳" in note[0]["text"] and \
+            WANG in note[0]["text"], note
+    # An ordinary answer tells nobody.
+    assert answer(d, link[LINA], 1).status == 200
+    time.sleep(0.8)
+    assert len(lines(d, "演练E6")) == a["recipients"] + 2
+    assert full_phones(d.log()) == []
