@@ -113,6 +113,12 @@ int ctl_roster(const struct ctl_conn *conn, int argc, char **argv);
 int ctl_token(int argc, char **argv);
 int ctl_alert(const struct ctl_conn *conn, int argc, char **argv);
 int ctl_ack(const struct ctl_conn *conn, int argc, char **argv);
+/*
+ * GET path into outfile (NULL: stdout), written whole or not at all (a
+ * temporary file renamed at the end); what names the command in errors.
+ */
+int ctl_download(const struct ctl_conn *conn, const char *what,
+    const char *path, const char *outfile);
 
 /*
  * Shared by the alert commands: ctl_alert.c (send, cancel and these
@@ -153,5 +159,6 @@ int alert_arg(const char *cmd, int argc, char **argv, long long *id);
 int alert_list(const struct ctl_conn *conn, int argc, char **argv);
 int alert_show(const struct ctl_conn *conn, int argc, char **argv);
 int alert_recipients(const struct ctl_conn *conn, int argc, char **argv);
+int alert_report(const struct ctl_conn *conn, int argc, char **argv);
 
 #endif

@@ -517,12 +517,13 @@ ctl_alert(const struct ctl_conn *conn, int argc, char **argv)
 		{ "show",	alert_show },
 		{ "recipients",	alert_recipients },
 		{ "cancel",	alert_cancel },
+		{ "report",	alert_report },
 	};
 	size_t i;
 
 	if (argc < 2)
 		return ctl_usage_error("alert wants send, list, show, "
-		    "recipients or cancel");
+		    "recipients, cancel or report");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			return cmds[i].run(conn, argc - 1, argv + 1);

@@ -459,3 +459,40 @@ alert_recipients(const struct ctl_conn *conn, int argc, char **argv)
 	ctl_resp_free(&resp);
 	return rc;
 }
+
+/* ---- report --------------------------------------------------------------- */
+
+#define REPORT_SYNOPSIS "alert report ID|CODE [--format json|csv|html] [-o FILE]"
+
+int
+alert_report(const struct ctl_conn *conn, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *format = "json", *outfile = NULL;
+	char path[96];
+	long long id;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, ":f:o:", opts, NULL)) != -1) {
+		if (ch == 'f')
+			format = optarg;
+		else if (ch == 'o')
+			outfile = optarg;
+		else
+			return ctl_opt_error("alert report", ch, argv,
+			    REPORT_SYNOPSIS);
+	}
+	if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 &&
+	    strcmp(format, "html") != 0)
+		return ctl_usage_error("alert report --format is json, csv or "
+		    "html, not '%s'", format);
+	if ((rc = alert_arg("alert report", argc, argv, &id)) != CTL_OK)
+		return rc;
+	snprintf(path, sizeof(path), "/v1/alerts/%lld/report?format=%s", id,
+	    format);
+	return ctl_download(conn, "alert report", path, outfile);
+}

@@ -269,8 +269,8 @@ roster_export_path(const char *route, const char *under, bool public)
 	return p;
 }
 
-static int
-roster_export_run(const struct ctl_conn *conn, const char *path,
+int
+ctl_download(const struct ctl_conn *conn, const char *what, const char *path,
     const char *outfile)
 {
 	struct ctl_req req = { .method = "GET", .path = path };
@@ -280,7 +280,7 @@ roster_export_run(const struct ctl_conn *conn, const char *path,
 	int rc;
 
 	if (roster_out_open(&out, outfile) == -1) {
-		rc = ctl_failx(CTL_IO, "roster export", "cannot write %s: %s",
+		rc = ctl_failx(CTL_IO, what, "cannot write %s: %s",
 		    shown, strerror(errno));
 		roster_out_close(&out, false);
 		return rc;
@@ -291,15 +291,15 @@ roster_export_run(const struct ctl_conn *conn, const char *path,
 		roster_out_close(&out, false);
 		/* The reader went away (| head): nothing to say to it. */
 		if (resp.write_errno != EPIPE)
-			ctl_failx(rc, "roster export", "writing %s: %s", shown,
+			ctl_failx(rc, what, "writing %s: %s", shown,
 			    strerror(resp.write_errno));
 	} else if (rc != CTL_OK || !ctl_resp_ok(&resp)) {
 		roster_out_close(&out, false);
-		rc = ctl_fail("roster export", rc, &resp);
+		rc = ctl_fail(what, rc, &resp);
 	} else if (roster_out_close(&out, true) == -1) {
 		rc = CTL_IO;
 		if (errno != EPIPE)
-			ctl_failx(rc, "roster export", "writing %s: %s", shown,
+			ctl_failx(rc, what, "writing %s: %s", shown,
 			    strerror(errno));
 	}
 	ctl_resp_free(&resp);
@@ -344,7 +344,7 @@ roster_export(const struct ctl_conn *conn, int argc, char **argv)
 		    "code");
 	if ((path = roster_export_path(route, under, public)) == NULL)
 		return ctl_failx(CTL_IO, "roster export", "out of memory");
-	rc = roster_export_run(conn, path, outfile);
+	rc = ctl_download(conn, "roster export", path, outfile);
 	free(path);
 	return rc;
 }

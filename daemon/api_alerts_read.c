@@ -14,6 +14,7 @@
 #include "escalate.h"
 #include "http.h"
 #include "log.h"
+#include "report.h"
 #include "roster.h"
 #include "store.h"
 
@@ -25,7 +26,9 @@
 #include <string.h>
 #include <time.h>
 
-enum alert_op { OP_LIST, OP_GET, OP_RECIPIENTS, OP_CANCEL, OP_ACK };
+enum alert_op { OP_LIST, OP_GET, OP_RECIPIENTS, OP_CANCEL, OP_ACK, OP_REPORT };
+
+enum report_format { FMT_JSON, FMT_CSV, FMT_HTML };
 
 struct alert_q {
 	struct req	*rq;
@@ -41,6 +44,8 @@ struct alert_q {
 	struct ack_in	 ack;
 	enum ack_result	 ack_result;
 	bool		 no_phone;	/* OP_ACK: not a recipient */
+	enum report_format format;	/* OP_REPORT */
+	struct evbuffer	*page;		/* OP_REPORT as CSV or HTML */
 };
 
 static bool
@@ -128,10 +133,21 @@ alert_q_run(struct store *st, void *arg)
 			alert_filter(&q->rq->who, q->out);
 		return rc;
 	}
-	if ((rc = store_alert_get(st, q->id, &q->out)) != STORE_OK)
+	if ((rc = q->op == OP_REPORT ? store_alert_report(st, q->id, &q->out) :
+	    store_alert_get(st, q->id, &q->out)) != STORE_OK)
 		return rc;
 	if (!alert_visible(&q->rq->who, q->out)) {
 		q->denied = true;
+		return STORE_OK;
+	}
+	/* A city's report is large: rendered here, off the loop. */
+	if (q->op == OP_REPORT && q->format != FMT_JSON) {
+		if ((q->page = evbuffer_new()) == NULL)
+			return STORE_ERROR;
+		if (q->format == FMT_CSV)
+			report_csv(q->out, q->page);
+		else
+			report_html(q->out, q->page);
 		return STORE_OK;
 	}
 	if (q->op == OP_CANCEL)
@@ -192,6 +208,11 @@ alert_q_done(int rc, void *arg)
 		    "scope of token '%s'", code, q->rq->who.name);
 	} else if (q->op == OP_LIST) {
 		http_reply_json(q->rq, 200, json_pack("{s:O}", "alerts", q->out));
+	} else if (q->op == OP_REPORT && q->page != NULL) {
+		http_reply_buffer(q->rq, 200, q->format == FMT_CSV ?
+		    "text/csv; charset=utf-8" : "text/html; charset=utf-8",
+		    q->page);
+		q->page = NULL;
 	} else if (q->op == OP_ACK) {
 		alert_ack_reply(q, code);
 	} else if (q->op == OP_CANCEL) {
@@ -205,6 +226,8 @@ alert_q_done(int rc, void *arg)
 		http_reply_json(q->rq, 200, json_incref(q->out));
 	}
 	json_decref(q->out);
+	if (q->page != NULL)
+		evbuffer_free(q->page);
 	free(q);
 }
 
@@ -263,17 +286,27 @@ api_alert_list(struct req *rq)
 void
 api_alert_get(struct req *rq)
 {
-	const char *rest, *state = http_query(rq, "state");
+	const char *rest, *state = http_query(rq, "state"), *fmt = NULL;
 	int64_t id = alert_path_id(rq->path, &rest);
 	struct alert_q *q;
 	enum alert_op op;
 
-	if (id < 0 || (strcmp(rest, "") != 0 && strcmp(rest, "/recipients") != 0)) {
+	if (id < 0 || (strcmp(rest, "") != 0 && strcmp(rest, "/recipients") !=
+	    0 && strcmp(rest, "/report") != 0)) {
 		http_reply_error(rq, 404, "not_found", "no such alert or route: "
-		    "GET /v1/alerts/ID or /v1/alerts/ID/recipients");
+		    "GET /v1/alerts/ID, /v1/alerts/ID/recipients or "
+		    "/v1/alerts/ID/report");
 		return;
 	}
-	op = *rest ? OP_RECIPIENTS : OP_GET;
+	op = strcmp(rest, "/report") == 0 ? OP_REPORT : *rest ? OP_RECIPIENTS :
+	    OP_GET;
+	if (op == OP_REPORT && (fmt = http_query(rq, "format")) != NULL &&
+	    strcmp(fmt, "json") != 0 && strcmp(fmt, "csv") != 0 &&
+	    strcmp(fmt, "html") != 0) {
+		http_reply_error(rq, 400, "bad_request", "format must be json, "
+		    "csv or html");
+		return;
+	}
 	if (op == OP_RECIPIENTS && state != NULL && rcpt_state_parse(state) < 0) {
 		http_reply_error(rq, 400, "bad_request", "state must be one of "
 		    "pending, sent, delivered, acked, failed, cancelled, expired");
@@ -286,6 +319,8 @@ api_alert_get(struct req *rq)
 	q->op = op;
 	q->id = id;
 	q->state = state ? rcpt_state_parse(state) : -1;
+	q->format = fmt == NULL || strcmp(fmt, "json") == 0 ? FMT_JSON :
+	    strcmp(fmt, "csv") == 0 ? FMT_CSV : FMT_HTML;
 	alert_q_submit(rq, q, false);
 }
 

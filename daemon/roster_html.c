@@ -7,6 +7,7 @@
  * not promise more, so a new heading starts whenever the community, grid
  * or building differs from the previous row's.
  */
+#include "html.h"
 #include "roster.h"
 
 #include <stdio.h>
@@ -50,7 +51,7 @@ static const char html_head[] =
     "th{background:none}}\n"
     "</style>\n</head>\n<body>\n<h1>%s</h1>\n";
 
-static void
+void
 html_escape(struct evbuffer *out, const char *s)
 {
 	const char *run = s;

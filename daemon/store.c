@@ -177,6 +177,12 @@ store_ack_find(struct store *st, int64_t alert, const char *phone,
 }
 
 int
+store_alert_report(struct store *st, int64_t id, struct json_t **out)
+{
+	return st->be->alert_report(st, id, out);
+}
+
+int
 store_esc_due(struct store *st, int64_t now, int64_t *ids, size_t max,
     size_t *n)
 {

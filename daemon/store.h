@@ -144,6 +144,8 @@ struct store_backend {
 		    size_t max, size_t *n);
 	int	(*esc_fire)(struct store *st, int64_t id,
 		    const struct esc_ctx *x, struct esc_fired *out);
+	int	(*alert_report)(struct store *st, int64_t id,
+		    struct json_t **out);
 	int	(*schema_version)(struct store *st);
 	int	(*check)(struct store *st);	/* cheap liveness probe */
 };
@@ -212,6 +214,8 @@ int store_ack_record(struct store *st, const struct ack_in *in,
 /* The recipient of alert with this phone; STORE_NOTFOUND when none. */
 int store_ack_find(struct store *st, int64_t alert, const char *phone,
     int64_t *rcpt);
+/* The after-action report of an alert (see store_sqlite_report.c). */
+int store_alert_report(struct store *st, int64_t id, struct json_t **out);
 /* Escalation steps due at now (at most max of them, soonest first). */
 int store_esc_due(struct store *st, int64_t now, int64_t *ids, size_t max,
     size_t *n);

@@ -521,6 +521,7 @@ const struct store_backend store_sqlite = {
 	.reply_cands = sqlite_reply_cands,
 	.esc_due = sqlite_esc_due,
 	.esc_fire = sqlite_esc_fire,
+	.alert_report = sqlite_alert_report,
 	.schema_version = sqlite_schema_version,
 	.check = sqlite_check,
 };

@@ -110,6 +110,7 @@ int sqlite_esc_fire(struct store *st, int64_t id, const struct esc_ctx *x,
     struct esc_fired *out);
 int sqlite_esc_list(struct sqlite_store *s, int64_t alert,
     struct json_t *out);
+int sqlite_alert_report(struct store *st, int64_t id, struct json_t **out);
 int sqlite_help_note(struct sqlite_store *s, const struct ack_in *in,
     const struct ack_info *who, const char *label);
 
