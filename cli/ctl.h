@@ -160,5 +160,6 @@ int alert_list(const struct ctl_conn *conn, int argc, char **argv);
 int alert_show(const struct ctl_conn *conn, int argc, char **argv);
 int alert_recipients(const struct ctl_conn *conn, int argc, char **argv);
 int alert_report(const struct ctl_conn *conn, int argc, char **argv);
+int alert_watch(const struct ctl_conn *conn, int argc, char **argv);
 
 #endif

@@ -518,12 +518,13 @@ ctl_alert(const struct ctl_conn *conn, int argc, char **argv)
 		{ "recipients",	alert_recipients },
 		{ "cancel",	alert_cancel },
 		{ "report",	alert_report },
+		{ "watch",	alert_watch },
 	};
 	size_t i;
 
 	if (argc < 2)
 		return ctl_usage_error("alert wants send, list, show, "
-		    "recipients, cancel or report");
+		    "recipients, cancel, report or watch");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			return cmds[i].run(conn, argc - 1, argv + 1);

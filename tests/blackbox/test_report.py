@@ -103,3 +103,36 @@ def test_report_scope_and_ctl(daemons):
     assert rc == 2 and "json, csv or html" in se, se
     rc, so, se = d.ctl("alert", "report", "9999")
     assert rc == 1 and re.search(r"404 not_found: no alert A7PR", se), se
+
+
+def test_watch_follows_until_everyone_answered(daemons):
+    import subprocess
+    import time
+    from conftest import SANZHANGCTL
+    from test_ack import create, file_daemon
+
+    d = file_daemon(daemons, name="watch")
+    a = create(d, title="演练W")
+    a["title"] = "演练W"
+    link = links(d, a, a["recipients"])
+    p = subprocess.Popen([SANZHANGCTL, "--socket", d.sock, "alert", "watch",
+                          "A%d" % a["id"], "--interval", "1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        time.sleep(1.5)
+        assert p.poll() is None, p.communicate()
+        for path in link.values():
+            assert answer(d, path, 1).status == 200
+        out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0].endswith("acked 0/%d, pending 0, sent %d, delivered 0, "
+                             "failed 0" % (a["recipients"], a["recipients"])) \
+        or "acked 0/" in lines[0], lines
+    assert lines[-1].endswith("(everyone answered)"), lines
+    assert "acked %d/%d" % (a["recipients"], a["recipients"]) in lines[-1]
+    assert full_phones(out) == []
