@@ -256,7 +256,9 @@ plan_finish(struct plan *p)
 {
 	if (plan_flush(p) != 0)
 		return -1;
-	qsort(p->people, p->n_people, sizeof(*p->people), plan_person_cmp);
+	if (p->n_people > 1)
+		qsort(p->people, p->n_people, sizeof(*p->people),
+		    plan_person_cmp);
 	free(p->hash);
 	p->hash = NULL;
 	p->hash_cap = 0;

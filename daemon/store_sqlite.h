@@ -8,7 +8,7 @@
 
 #include "store.h"
 
-#define SQLITE_CACHED_MAX	24
+#define SQLITE_CACHED_MAX	64
 
 /* A statement kept prepared for the connection's life. */
 struct sqlite_cached {

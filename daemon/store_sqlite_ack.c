@@ -209,6 +209,37 @@ reply_search(struct sqlite_store *s, int64_t first, int64_t last,
 	return 1;
 }
 
+/*
+ * Someone an escalation told (after the alert's range): the steps' own
+ * ranges are short, so a scan; the latest message first.
+ */
+static int
+reply_told(struct sqlite_store *s, int64_t alert, const char *phone,
+    int64_t *rcpt, int *state)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite_cached(s, "SELECT r.id, r.state FROM escalations e JOIN "
+	    "recipients r ON r.id BETWEEN e.first_rcpt AND e.last_rcpt WHERE "
+	    "e.alert_id = ?1 AND r.phone = ?2 ORDER BY r.id DESC LIMIT 1",
+	    &stmt) != STORE_OK)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, alert);
+	sqlite3_bind_text(stmt, 2, phone, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*rcpt = sqlite3_column_int64(stmt, 0);
+		*state = sqlite3_column_int(stmt, 1);
+	}
+	sqlite_cached_done(stmt);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	sqlite_fail(s, rc, "reply");
+	return -1;
+}
+
 /* An alert made before recipients were sorted: scan its range. */
 static int
 reply_scan(struct sqlite_store *s, int64_t first, int64_t last,
@@ -265,6 +296,23 @@ sqlite_reply_cands(struct store *st, const char *phone, int64_t now,
 		found = sqlite3_column_int(stmt, 6) ?
 		    reply_search(s, first, last, phone, &k->rcpt_id, &k->state) :
 		    reply_scan(s, first, last, phone, &k->rcpt_id, &k->state);
+		/*
+		 * Not a recipient, or one who has answered: a message an
+		 * escalation sent them since is what the reply is about.
+		 */
+		if (found == 1 || (found == 0 && k->state == RCPT_ACKED)) {
+			int64_t told = 0;
+			int tstate = 0, f = reply_told(s,
+			    sqlite3_column_int64(stmt, 0), phone, &told, &tstate);
+
+			if (f < 0)
+				found = f;
+			else if (f == 0 && (found == 1 || tstate != RCPT_ACKED)) {
+				k->rcpt_id = told;
+				k->state = tstate;
+				found = 0;
+			}
+		}
 		if (found < 0)
 			break;
 		if (found > 0)

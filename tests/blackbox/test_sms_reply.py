@@ -52,7 +52,9 @@ def setup(daemons, request):
                 SMS_FROM, SECRET, " ".join('%s = [ "sms" ];' % r
                                            for r in ROLES)))
     d.channels = chans
-    d.write_config()
+    # 王芳's silence makes 李娜, her building's leader, a recipient too.
+    d.write_config(extra='escalation = { drill = ( { after = 2; '
+                   'action = "notify_parent"; } ); };')
     d.start()
     d.load()
     yield d, k
@@ -162,3 +164,23 @@ def test_what_is_not_an_answer(setup):
     doc = d.get("/v1/alerts/%d" % a["id"]).json()
     assert doc["counts"]["acked"] == 0, doc["counts"]
     assert "no open alert" in d.log()
+
+
+def test_someone_told_by_an_escalation_answers_by_sms(setup):
+    d, k = setup
+    a = create(d, k, "演练R4")
+    # 李娜 and 张伟 answer; 王芳 stays silent, so 李娜 is told about her.
+    k.inject(LINA, SMS_FROM, "1")
+    k.inject(ZHANG, SMS_FROM, "1")
+    wait_acked(d, a["id"], LINA, 1)
+    k.wait_received(1, timeout=15, match=lambda m: m["to"] == LINA and
+                    "尚未回复" in m["text"])
+    # Her "1" now answers the escalation message (her own is answered).
+    k.inject(LINA, SMS_FROM, "1")
+    end = time.monotonic() + 10
+    while True:
+        steps = d.get("/v1/alerts/%d" % a["id"]).json()["escalations"]
+        if steps[0]["told_acked"] == 1:
+            break
+        assert time.monotonic() < end, steps
+        time.sleep(0.1)
