@@ -39,6 +39,9 @@ struct rawpost {
 	long			 done;
 	long			 errors;
 	int			 reported;	/* first error printed */
+	char			**urls;		/* -u: one URL per transfer, */
+	size_t			 n_urls;	/* in turn; else url for all */
+	const char		*ctype;		/* -T: the body's Content-Type */
 };
 
 /*
@@ -72,7 +75,9 @@ static void
 rawpost_usage(void)
 {
 	fprintf(stderr, "usage: rawpost [-j] [-n N] [-c K] [-b FILE] "
-	    "[-t SECONDS] URL\n");
+	    "[-t SECONDS] [-T CONTENT-TYPE] [-u FILE] URL\n"
+	    "  -u FILE: URLs, one per line, used in turn (a line starting\n"
+	    "           with '/' is a path under URL)\n");
 	exit(2);
 }
 
@@ -90,6 +95,48 @@ rawpost_number(const char *arg, long min, long max, const char *what)
 		exit(2);
 	}
 	return v;
+}
+
+/* -u FILE: each line a URL, or a path under base. */
+static void
+rawpost_urls(struct rawpost *r, const char *path, const char *base)
+{
+	char line[4096];
+	size_t cap = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "rawpost: %s: cannot open\n", path);
+		exit(2);
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		size_t n = strcspn(line, "\r\n");
+		char *u;
+
+		line[n] = '\0';
+		if (n == 0)
+			continue;
+		if (r->n_urls == cap) {
+			cap = cap ? cap * 2 : 1024;
+			if ((r->urls = realloc(r->urls, cap *
+			    sizeof(*r->urls))) == NULL)
+				goto nomem;
+		}
+		n = strlen(base) + strlen(line) + 1;
+		if ((u = malloc(n)) == NULL)
+			goto nomem;
+		snprintf(u, n, "%s%s", line[0] == '/' ? base : "", line);
+		r->urls[r->n_urls++] = u;
+	}
+	fclose(f);
+	if (r->n_urls == 0) {
+		fprintf(stderr, "rawpost: %s: no URL\n", path);
+		exit(2);
+	}
+	return;
+nomem:
+	fprintf(stderr, "rawpost: out of memory\n");
+	exit(2);
 }
 
 /* The whole of FILE, as the body to post. */
@@ -153,7 +200,7 @@ rawpost_setup(struct rawpost *r)
 	/* "Expect:" empty: no wait for 100 Continue; curl adds it >1 KiB */
 	r->headers = curl_slist_append(NULL, "Expect:");
 	r->headers = curl_slist_append(r->headers,
-	    "Content-Type: application/json");
+	    r->ctype);
 	r->multi = curl_multi_init();
 	r->easy = calloc((size_t)r->k, sizeof(*r->easy));
 	if (r->headers == NULL || r->multi == NULL || r->easy == NULL)
@@ -196,6 +243,9 @@ rawpost_start(struct rawpost *r, CURL *e)
 
 	if (r->started >= r->n)
 		return 0;
+	if (r->n_urls > 0)
+		curl_easy_setopt(e, CURLOPT_URL,
+		    r->urls[(size_t)r->started % r->n_urls]);
 	if ((mc = curl_multi_add_handle(r->multi, e)) != CURLM_OK) {
 		fprintf(stderr, "rawpost: add handle: %s\n",
 		    curl_multi_strerror(mc));
@@ -272,7 +322,8 @@ int
 main(int argc, char *argv[])
 {
 	struct rawpost r;
-	char *file_body = NULL;
+	char *file_body = NULL, ctype[256] = "Content-Type: application/json";
+	const char *urls = NULL;
 	double t0, secs, rate;
 	int ch, json = 0;
 
@@ -281,9 +332,17 @@ main(int argc, char *argv[])
 	r.k = 64;
 	r.timeout_ms = 30000;
 	r.body = rawpost_default_body;
+	r.ctype = ctype;
 	r.body_len = sizeof(rawpost_default_body) - 1;
-	while ((ch = getopt(argc, argv, "b:c:jn:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:jn:t:T:u:")) != -1) {
 		switch (ch) {
+		case 'T':
+			snprintf(ctype, sizeof(ctype), "Content-Type: %s",
+			    optarg);
+			break;
+		case 'u':
+			urls = optarg;
+			break;
 		case 'b':
 			file_body = rawpost_slurp(optarg, &r.body_len);
 			r.body = file_body;
@@ -308,6 +367,8 @@ main(int argc, char *argv[])
 	if (argc - optind != 1)
 		rawpost_usage();
 	r.url = argv[optind];
+	if (urls != NULL)
+		rawpost_urls(&r, urls, r.url);
 	if (r.k > r.n)
 		r.k = r.n;
 
@@ -330,6 +391,9 @@ main(int argc, char *argv[])
 		    "errors %ld\n", r.done, secs, rate, r.errors);
 	rawpost_cleanup(&r);
 	curl_global_cleanup();
+	for (size_t i = 0; i < r.n_urls; i++)
+		free(r.urls[i]);
+	free(r.urls);
 	free(file_body);
 	return r.errors ? 1 : 0;
 }
