@@ -101,6 +101,8 @@ ack_info_free(struct ack_info *a)
 	free(a->name);
 	free(a->posts);
 	free(a->responses);
+	free(a->community);
+	free(a->community_name);
 	memset(a, 0, sizeof(*a));
 }
 

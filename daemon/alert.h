@@ -170,6 +170,8 @@ struct ack_info {
 	int		 state;		/* enum rcpt_state */
 	int		 response;	/* 1-based; 0 = none yet */
 	int64_t		 acked_at;	/* the first answer; 0 = none */
+	char		*community;	/* code of the first post's community */
+	char		*community_name;	/* its name, or NULL */
 };
 
 /* An answer to record. */

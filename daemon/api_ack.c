@@ -35,6 +35,7 @@
 #define ACK_TRIES_EVERY_S	6.0
 #define ACK_MAX_POSTS		64	/* shown on the page */
 #define ACK_MAX_RESPONSES	16
+#define ACK_PLACE_MAX		(ROSTER_MAX_CODE + 128)
 
 /* Bad tries per client address (direct-mapped: a collision forgets). */
 struct ack_tries {
@@ -140,10 +141,12 @@ ack_notice(struct req *rq, int code, enum ack_notice why)
 /* The view of info; strings point into posts and resp (json, kept). */
 static void
 ack_view_of(const struct ack_q *q, json_t *posts, json_t *resp,
-    struct ack_post *pv, const char **rv, struct ack_view *v)
+    struct ack_post *pv, char (*place)[ACK_PLACE_MAX], const char **rv,
+    struct ack_view *v)
 {
 	const struct ack_info *a = &q->info;
-	size_t i, n = 0;
+	size_t i, n = 0, clen = a->community ? strlen(a->community) : 0;
+	const char *code;
 	json_t *p;
 
 	json_array_foreach(posts, i, p) {
@@ -152,7 +155,16 @@ ack_view_of(const struct ack_q *q, json_t *posts, json_t *resp,
 
 		if (n == ACK_MAX_POSTS || role < 0)
 			break;
-		pv[n].code = json_string_value(json_object_get(p, "code")) ?: "";
+		code = json_string_value(json_object_get(p, "code")) ?: "";
+		/* The community by its name: 南湖社区/G01/12. */
+		if (a->community_name != NULL && clen > 0 &&
+		    strncmp(code, a->community, clen) == 0 &&
+		    (code[clen] == '/' || code[clen] == '\0')) {
+			snprintf(place[n], ACK_PLACE_MAX, "%s%s",
+			    a->community_name, code + clen);
+			code = place[n];
+		}
+		pv[n].code = code;
 		pv[n++].role = roster_role_label(role);
 	}
 	*v = (struct ack_view){
@@ -177,6 +189,7 @@ static void
 ack_show(struct ack_q *q, bool just_answered)
 {
 	struct ack_post pv[ACK_MAX_POSTS];
+	char place[ACK_MAX_POSTS][ACK_PLACE_MAX];
 	const char *rv[ACK_MAX_RESPONSES];
 	json_t *posts = json_loads(q->info.posts, 0, NULL);
 	json_t *resp = json_loads(q->info.responses, 0, NULL);
@@ -186,7 +199,7 @@ ack_show(struct ack_q *q, bool just_answered)
 	if (page == NULL) {
 		http_reply_error(q->rq, 500, "internal", "out of memory");
 	} else {
-		ack_view_of(q, posts, resp, pv, rv, &v);
+		ack_view_of(q, posts, resp, pv, place, rv, &v);
 		ack_page_render(page, &v, just_answered);
 		ack_reply(q->rq, 200, page);
 	}

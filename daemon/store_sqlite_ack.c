@@ -24,6 +24,37 @@ ack_col(sqlite3_stmt *stmt, int col)
 	return strdup(v != NULL ? v : "");
 }
 
+/*
+ * The name of the community (or street) of the first post, for the page:
+ * "南湖社区 · G01 · 12号楼" reads better than a division code.
+ */
+static int
+ack_place(struct sqlite_store *s, struct ack_info *out)
+{
+	json_t *posts = json_loads(out->posts, 0, NULL);
+	const char *code = json_string_value(json_object_get(
+	    json_array_get(posts, 0), "code"));
+	sqlite3_stmt *stmt;
+	int rc = 0;
+
+	if (code != NULL && (out->community = strndup(code,
+	    strcspn(code, "/"))) == NULL)
+		rc = -1;
+	json_decref(posts);
+	if (out->community == NULL)
+		return rc;
+	if (sqlite_cached(s, "SELECT name FROM nodes WHERE code = ?", &stmt) !=
+	    STORE_OK)
+		return 0;	/* the code will do */
+	sqlite3_bind_text(stmt, 1, out->community, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) == SQLITE_ROW &&
+	    (out->community_name = strdup((const char *)sqlite3_column_text(
+	    stmt, 0))) == NULL)
+		rc = -1;
+	sqlite_cached_done(stmt);
+	return rc;
+}
+
 int
 sqlite_ack_get(struct store *st, int64_t rcpt, struct ack_info *out)
 {
@@ -60,7 +91,7 @@ sqlite_ack_get(struct store *st, int64_t rcpt, struct ack_info *out)
 	if (rc == SQLITE_ROW) {
 		if (out->title == NULL || out->body == NULL ||
 		    out->name == NULL || out->posts == NULL ||
-		    out->responses == NULL) {
+		    out->responses == NULL || ack_place(s, out) != 0) {
 			ack_info_free(out);
 			snprintf(s->err, sizeof(s->err), "out of memory");
 			return STORE_ERROR;

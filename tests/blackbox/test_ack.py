@@ -102,6 +102,8 @@ def test_get_shows_and_never_answers(drill):
         assert "no-store" in r.headers["cache-control"]
         page = r.text
         assert "消防疏散演练K" in page and "张伟" in page, page
+        # The post by the community's name, not its division code.
+        assert "南湖社区 · G01" in page and "网格长" in page, page
         assert "演练" in page.split("消防疏散演练K")[0], "no drill banner"
         values = re.findall(r'name="response"\s+value="(\d+)"', page)
         assert values == ["1", "2", "3"], page
