@@ -6,6 +6,7 @@
  * transfers in flight over kept-alive connections.  Whatever the daemon's
  * fan-out reaches is to be judged against this number: it is what libcurl
  * alone does with the same sink, the same body and the same concurrency.
+ * Any 2xx or 3xx answer counts as success (an answer to a form is a 303).
  *
  *	rawpost [-j] [-n N] [-c K] [-b FILE] [-t SECONDS] URL
  *
@@ -223,7 +224,7 @@ rawpost_finish(struct rawpost *r, CURL *e, CURLcode res)
 
 	r->done++;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-	if (res == CURLE_OK && code >= 200 && code <= 299)
+	if (res == CURLE_OK && code >= 200 && code <= 399)
 		return;
 	r->errors++;
 	if (r->reported++)

@@ -81,7 +81,7 @@ echo "== leaders answer"
 echo "-- opening a link only shows the notice (a link preview must not answer):"
 curl -s "$(link 1)" | sed -n 's/.*<title>\(.*\)<\/title>.*/   page title: \1/p'
 ctl alert show "$code" | sed -n 's/^  answers:/   answers after opening:/p'
-echo "-- the first leader taps 收到, the second 已通知到户 (POST, like the page's buttons):"
+echo "-- the first leader taps 收到, the second 已通知到户 (POST, like the page's buttons; 303 to the page):"
 curl -s -o /dev/null -w '   POST %{http_code}\n' -d response=1 "$(link 1)"
 curl -s -o /dev/null -w '   POST %{http_code}\n' -d response=2 "$(link 2)"
 echo "-- the third called the community office; the duty officer records it:"

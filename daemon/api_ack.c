@@ -50,6 +50,7 @@ struct ack_q {
 	struct req	*rq;
 	struct ack_in	 in;
 	bool		 post;
+	bool		 thanks;	/* GET ?ok=1, after an answer */
 	enum ack_result	 result;
 	struct ack_info	 info;
 	char		 action[8 + ACKTOKEN_MAX];
@@ -207,6 +208,29 @@ ack_show(struct ack_q *q, bool just_answered)
 	json_decref(resp);
 }
 
+/*
+ * Recorded: 303 to the page (?ok=1 adds the thanks).  Post/redirect/get:
+ * reloading the page never posts again, and the POST is answered at once.
+ */
+static void
+ack_answered(struct ack_q *q)
+{
+	struct evbuffer *body = evbuffer_new();
+	char where[16 + ACKTOKEN_MAX];
+
+	snprintf(where, sizeof(where), "%s?ok=1", q->action);
+	evhttp_add_header(evhttp_request_get_output_headers(q->rq->r),
+	    "Location", where);
+	if (body != NULL)
+		evbuffer_add_printf(body, "<!DOCTYPE html>\n<html lang=\"zh-CN\">"
+		    "<meta charset=\"utf-8\"><title>已收到</title>"
+		    "<a href=\"%s\">已收到您的回复</a></html>\n", where);
+	if (body == NULL)
+		http_reply_error(q->rq, 500, "internal", "out of memory");
+	else
+		ack_reply(q->rq, 303, body);
+}
+
 /* ---- reading and recording ---------------------------------------------- */
 
 static int
@@ -236,13 +260,14 @@ ack_done(int rc, void *arg)
 	else if (q->post && q->result == ACK_BAD_RESPONSE)
 		http_reply_error(q->rq, 400, "bad_response", "response must "
 		    "be 1 to %d", ack_n_responses(q->info.responses));
-	else {
-		if (q->post && q->result == ACK_RECORDED)
+	else if (q->post) {
+		if (q->result == ACK_RECORDED)
 			log_info("ack: recipient %lld of alert %lld answered %d "
 			    "by link", (long long)q->in.rcpt_id,
 			    (long long)q->info.alert_id, q->in.response);
-		ack_show(q, q->post);
-	}
+		ack_answered(q);
+	} else
+		ack_show(q, q->thanks && q->info.state == RCPT_ACKED);
 	ack_info_free(&q->info);
 	free(q);
 }
@@ -297,6 +322,7 @@ api_ack(struct req *rq)
 	}
 	q->rq = rq;
 	q->post = post;
+	q->thanks = !post && http_query(rq, "ok") != NULL;
 	q->in = (struct ack_in){ .rcpt_id = rcpt, .via = "link",
 	    .now = ack_now_ms(), .routes = escalate_routes(rq->d->escalate) };
 	snprintf(q->action, sizeof(q->action), "/a/%s", token);

@@ -118,8 +118,17 @@ def test_get_shows_and_never_answers(drill):
 def test_post_answers_once_and_keeps_first_time(drill):
     d, a, link = drill
     r = answer(d, link[ZHANG], 2)
+    # Post/redirect/get: the page after an answer is a GET, so a reload
+    # never answers again.
+    assert r.status == 303, r
+    assert r.headers["location"] == link[ZHANG] + "?ok=1", r.headers
+    r = d.get(r.headers["location"], token=None)
     assert r.status == 200, r
     assert "已收到您的回复" in r.text and "已通知到户" in r.text, r.text
+    # Without ?ok=1, or for someone who has not answered, no thanks.
+    assert "已收到您的回复" not in d.get(link[ZHANG], token=None).text
+    assert "已收到您的回复" not in d.get(link[LINA] + "?ok=1",
+                                       token=None).text
     first = recipient(d, a["id"], ZHANG)
     assert first["state"] == "acked" and first["response"] == 2, first
     doc = alert_doc(d, a["id"])
@@ -128,16 +137,16 @@ def test_post_answers_once_and_keeps_first_time(drill):
     # The same answer again changes nothing; a new one changes the answer
     # and keeps the first time.
     time.sleep(1.1)
-    assert answer(d, link[ZHANG], 2).status == 200
+    assert answer(d, link[ZHANG], 2).status == 303
     assert recipient(d, a["id"], ZHANG) == first
-    assert answer(d, link[ZHANG], 3).status == 200
+    assert answer(d, link[ZHANG], 3).status == 303
     later = recipient(d, a["id"], ZHANG)
     assert later["response"] == 3 and later["acked_at"] == first["acked_at"]
     doc = alert_doc(d, a["id"])
     assert doc["counts"]["acked"] == 1, doc["counts"]
     assert doc["answers"] == {"收到": 0, "已通知到户": 0, "需要支援": 1}, doc
     # One person, two posts: one link, one answer for both.
-    assert answer(d, link[LINA], 1).status == 200
+    assert answer(d, link[LINA], 1).status == 303
     assert alert_doc(d, a["id"])["counts"]["acked"] == 2
     # The answer survives a restart (it was durable before the page).
     d.restart()
@@ -178,7 +187,7 @@ def test_forged_links_get_nothing_then_429(daemons):
     assert 429 in statuses, statuses
     assert statuses[-1] == 429
     assert d.get(link, token=None).status == 200
-    assert answer(d, link, 1).status == 200
+    assert answer(d, link, 1).status == 303
 
 
 def test_cancelled_and_expired_links_say_so(daemons):

@@ -79,8 +79,8 @@ def test_silent_one_is_resent_then_parent_then_duty(daemons):
                                       (4, "notify_duty")])
     a = drill(d, "演练E1")
     link = links(d, a, a["recipients"])
-    assert answer(d, link[ZHANG], 1).status == 200
-    assert answer(d, link[LINA], 1).status == 200
+    assert answer(d, link[ZHANG], 1).status == 303
+    assert answer(d, link[LINA], 1).status == 303
     # resend: 王芳 gets the drill again; the two who answered do not.
     wait_for("the resend", lambda: len(to(d, "演练E1", WANG)) == 2)
     # notify_parent: 李娜, her building's leader, is told about her.
@@ -108,7 +108,7 @@ def test_silent_one_is_resent_then_parent_then_duty(daemons):
         steps[2]["told"] == 1, steps
     # The duty officer answers the escalation like any message.
     path = urllib.parse.urlsplit(duty[0]["ack_url"]).path
-    assert answer(d, path, 1).status == 200
+    assert answer(d, path, 1).status == 303
     assert escalations(d, a["id"])[2]["told_acked"] == 1
     # The alert's own counts are its recipients only.
     doc = d.get("/v1/alerts/%d" % a["id"]).json()
@@ -122,7 +122,7 @@ def test_nothing_fires_for_those_who_answered(daemons):
     a = drill(d, "演练E2")
     link = links(d, a, a["recipients"])
     for phone, path in link.items():
-        assert answer(d, path, 1).status == 200, phone
+        assert answer(d, path, 1).status == 303, phone
     wait_for("both steps", lambda: all(
         s["fired_at_ms"] for s in escalations(d, a["id"])))
     assert len(lines(d, "演练E2")) == a["recipients"]
@@ -168,7 +168,7 @@ def test_backup_stands_in_for_a_silent_primary(daemons):
     link = links(d, a, a["recipients"])
     for phone, path in link.items():
         if phone != ZHANG:	# 张伟, the grid's A角, stays silent
-            assert answer(d, path, 1).status == 200
+            assert answer(d, path, 1).status == 303
     chen = wait_for("the B角", lambda: to(d, "演练E5", "13800000004"))
     assert len(chen) == 1, chen
     t = chen[0]["text"]
@@ -189,14 +189,14 @@ def test_needs_help_tells_grid_leader_and_duty_officer(daemons):
     a = r.json()
     a["title"] = "演练E6"
     link = links(d, a, a["recipients"])
-    assert answer(d, link[WANG], 3).status == 200
+    assert answer(d, link[WANG], 3).status == 303
     for phone in (ZHANG, ZHAO):
         note = wait_for("the note to " + phone, lambda: [
             m for m in to(d, "演练E6", phone) if "需要支援" in m["text"]])
         assert len(note) == 1 and "王芳" in note[0]["text"] and \
             WANG in note[0]["text"], note
     # An ordinary answer tells nobody.
-    assert answer(d, link[LINA], 1).status == 200
+    assert answer(d, link[LINA], 1).status == 303
     time.sleep(0.8)
     assert len(lines(d, "演练E6")) == a["recipients"] + 2
     assert full_phones(d.log()) == []

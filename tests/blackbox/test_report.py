@@ -30,8 +30,8 @@ def scenario(daemons):
     a = r.json()
     a["title"] = doc["title"]
     link = links(d, a, a["recipients"])
-    assert answer(d, link[ZHANG], 1).status == 200
-    assert answer(d, link[LINA], 2).status == 200
+    assert answer(d, link[ZHANG], 1).status == 303
+    assert answer(d, link[LINA], 2).status == 303
     wait_for("the escalation", lambda: escalations(d, a["id"])[0][
         "fired_at_ms"])
     return d, a
@@ -123,7 +123,7 @@ def test_watch_follows_until_everyone_answered(daemons):
         time.sleep(1.5)
         assert p.poll() is None, p.communicate()
         for path in link.values():
-            assert answer(d, path, 1).status == 200
+            assert answer(d, path, 1).status == 303
         out, err = p.communicate(timeout=10)
     finally:
         if p.poll() is None:
