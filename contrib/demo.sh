@@ -29,8 +29,8 @@ echo "plugin_dir = \"$build/plugins/.libs\";" >> "$conf"
 
 "$sanzhangd" -f -c "$conf" &
 pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; exit 0' INT TERM
-trap 'kill "$pid" 2>/dev/null' EXIT
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; exit 0' INT TERM
+trap 'kill "$pid" 2>/dev/null || true' EXIT
 
 # Wait (at most 10 s) for the control socket to answer.
 tries=0
@@ -96,6 +96,11 @@ echo "-- the steps:"
 ctl alert show "$code" | sed -n '/step [0-9]/p'
 echo "-- what the leaders above and the duty officer were sent:"
 grep -e '叫应提醒' "$state/messages.log" | sed -n 's/.*"name":"\([^"]*\)".*"text":"\([^"]*\)".*/   to \1: \2/p'
+echo
+echo "== the drill report (per grid, time to answer, who never answered)"
+ctl alert report "$code" --format html -o "$state/drill-report.html"
+ctl alert report "$code" --format csv
+echo "   printable page: $state/drill-report.html"
 cat <<EOT
 
 sanzhangd is running (pid $pid), state in $state.
