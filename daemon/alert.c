@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const rcpt_states[RCPT_STATE_COUNT] = {
 	[RCPT_PENDING] = "pending", [RCPT_SENT] = "sent",
@@ -127,4 +128,13 @@ ack_n_responses(const char *responses_json)
 
 	json_decref(v);
 	return n > 0 ? n : 1;
+}
+
+int64_t
+alert_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -132,6 +132,8 @@ struct alert_brief {
 	bool		 active;	/* not cancelled */
 };
 
+/* The wall clock in ms since the epoch: how alerts and deliveries keep time. */
+int64_t alert_now_ms(void);
 void dlv_row_free(struct dlv_row *r);
 void alert_brief_free(struct alert_brief *b);
 

@@ -65,15 +65,6 @@ ack_now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int64_t
-ack_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct ack_tries *
 ack_tries_of(const char *addr)
 {
@@ -247,7 +238,7 @@ static void
 ack_done(int rc, void *arg)
 {
 	struct ack_q *q = arg;
-	bool closed = q->info.cancelled || q->info.expires_at <= ack_now_ms();
+	bool closed = q->info.cancelled || q->info.expires_at <= alert_now_ms();
 
 	if (rc == STORE_NOTFOUND)
 		ack_notice(q->rq, 404, ACK_UNKNOWN);
@@ -324,7 +315,7 @@ api_ack(struct req *rq)
 	q->post = post;
 	q->thanks = !post && http_query(rq, "ok") != NULL;
 	q->in = (struct ack_in){ .rcpt_id = rcpt, .via = "link",
-	    .now = ack_now_ms(), .routes = escalate_routes(rq->d->escalate) };
+	    .now = alert_now_ms(), .routes = escalate_routes(rq->d->escalate) };
 	snprintf(q->action, sizeof(q->action), "/a/%s", token);
 	if (post && (q->in.response = ack_form_response(rq)) == 0) {
 		free(q);

@@ -420,7 +420,6 @@ create_parse(struct create *c)
 	struct evbuffer *in = evhttp_request_get_input_buffer(c->rq->r);
 	size_t len = evbuffer_get_length(in);
 	json_error_t jerr;
-	struct timespec ts;
 
 	if (len > ALERT_MAX_BODY) {
 		http_reply_error(c->rq, 413, "payload_too_large", "an alert "
@@ -435,8 +434,7 @@ create_parse(struct create *c)
 		    c->doc ? "not an object" : jerr.text);
 		return -1;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	c->a.created_at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	c->a.created_at = alert_now_ms();
 	c->a.actor = c->rq->who.name;
 	if (check_keys(c) != 0 || get_kind_etc(c) != 0 ||
 	    get_text(c->rq, c->doc, "title", ALERT_MAX_TITLE, true,

@@ -361,7 +361,6 @@ api_alert_action(struct req *rq)
 {
 	const char *rest;
 	int64_t id = alert_path_id(rq->path, &rest);
-	struct timespec ts;
 	struct alert_q *q;
 
 	if (id < 0 || (strcmp(rest, "/cancel") != 0 &&
@@ -382,10 +381,9 @@ api_alert_action(struct req *rq)
 			return;
 		}
 		snprintf(q->via, sizeof(q->via), "operator:%s", rq->who.name);
-		clock_gettime(CLOCK_REALTIME, &ts);
 		q->ack.via = q->via;
 		q->ack.routes = escalate_routes(rq->d->escalate);
-		q->ack.now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		q->ack.now = alert_now_ms();
 	}
 	alert_q_submit(rq, q, true);
 }

@@ -80,15 +80,6 @@ struct inbound_reply {
 	const struct esc_ctx	*routes;	/* for a needs-help note */
 };
 
-static int64_t
-inbound_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Writer: the phone's open alerts, the choice, and the answer recorded. */
 static int
 inbound_reply_run(struct store *st, void *arg)
@@ -102,7 +93,7 @@ inbound_reply_run(struct store *st, void *arg)
 		ir->d.verdict = REPLY_UNRECOGNIZED;
 		return STORE_OK;
 	}
-	if ((rc = store_reply_cands(st, ir->phone, inbound_now_ms(),
+	if ((rc = store_reply_cands(st, ir->phone, alert_now_ms(),
 	    &ir->cands, &ir->n_cands)) != STORE_OK)
 		return rc;
 	reply_decide(&ir->req, ir->cands, ir->n_cands, &ir->d);
@@ -112,7 +103,7 @@ inbound_reply_run(struct store *st, void *arg)
 	}
 	in = (struct ack_in){
 		.rcpt_id = ir->cands[ir->d.chosen].rcpt_id,
-		.response = ir->d.option, .via = "sms", .now = inbound_now_ms(),
+		.response = ir->d.option, .via = "sms", .now = alert_now_ms(),
 		.routes = ir->routes,
 	};
 	rc = store_ack_record(st, &in, &ir->result, &info);

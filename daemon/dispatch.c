@@ -24,15 +24,6 @@
 #include <sys/queue.h>
 #include <time.h>
 
-int64_t
-dp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 dp_job_free(struct dispatch *dp, struct job *j)
 {
@@ -158,7 +149,7 @@ job_settle(struct dispatch *dp, struct job *j, enum sz_outcome o,
 		    provider_id ? provider_id : "");
 		snprintf(u->error, sizeof(u->error), "%s", why ? why : "");
 		if (result == DLV_R_RETRY)
-			u->next_at = dp_now_ms() + backoff_ms(tries, retry_after);
+			u->next_at = alert_now_ms() + backoff_ms(tries, retry_after);
 		if (result == DLV_R_FAILED)
 			next_channel(dp, j->row, u->fallback, sizeof(u->fallback));
 		if (result != DLV_R_ACCEPTED)
@@ -347,7 +338,7 @@ static bool
 job_alive(struct dispatch *dp, struct job *j)
 {
 	struct cached_alert *a = alert_find(dp, j->row->alert_id);
-	int64_t now = dp_now_ms(), until;
+	int64_t now = alert_now_ms(), until;
 
 	if (a != NULL && a->b.active && a->b.expires_at <= now) {
 		job_expire(dp, j);
@@ -582,7 +573,7 @@ dispatch_new(struct daemon *d, char *err, size_t errlen)
 	TAILQ_INIT(&dp->settling);
 	TAILQ_INIT(&dp->written);
 	dp->cursor.priority = -1;
-	srandom((unsigned)dp_now_ms());
+	srandom((unsigned)alert_now_ms());
 	if ((d->httpc = httpc_new(d->base, &ho)) == NULL) {
 		snprintf(err, errlen, "cannot start the HTTP client");
 		free(dp);

@@ -102,7 +102,6 @@ struct dispatch {
 	size_t			 n_alerts;
 };
 
-int64_t dp_now_ms(void);
 /* Forget a job: out of the id table, freed. */
 void dp_job_free(struct dispatch *dp, struct job *j);
 /* Remember what a page read; the newest copy wins (cancel, expiry). */

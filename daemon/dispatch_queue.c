@@ -138,7 +138,7 @@ page_done(int rc, void *arg)
 	if (rc != STORE_OK || pg->n < DISPATCH_PAGE) {
 		/* Read to the end: start over, for retries now due. */
 		dp->cursor = (struct dlv_cursor){ .priority = -1 };
-		dp->exhausted_at = dp_now_ms();
+		dp->exhausted_at = alert_now_ms();
 	}
 	free(pg->jobs);
 	free(pg);
@@ -148,7 +148,7 @@ void
 dp_fetch(struct dispatch *dp, bool woken)
 {
 	struct page *pg;
-	int64_t now = dp_now_ms();
+	int64_t now = alert_now_ms();
 
 	if (dp->fetching || dp->stopping || dp->n_ready >= DISPATCH_LOW)
 		return;

@@ -46,15 +46,6 @@ struct esc_job {
 	struct esc_fired out;
 };
 
-static int64_t
-esc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 esc_fire_run(struct store *st, void *arg)
 {
@@ -107,7 +98,7 @@ esc_due_done(int rc, void *arg)
 		j->e = e;
 		j->id = q->ids[i];
 		j->ctx = e->ctx;
-		j->ctx.now = esc_now_ms();
+		j->ctx.now = alert_now_ms();
 		e->firing++;
 		if (dbq_submit(e->d->writer, esc_fire_run, esc_fire_done, j,
 		    0) != 0) {
@@ -132,7 +123,7 @@ esc_tick(evutil_socket_t fd, short what, void *arg)
 	    (q = calloc(1, sizeof(*q))) == NULL)
 		return;
 	q->e = e;
-	q->now = esc_now_ms();
+	q->now = alert_now_ms();
 	e->reading = true;
 	if (dbq_submit(e->d->readers, esc_due_run, esc_due_done, q, 0) != 0) {
 		e->reading = false;

@@ -4,6 +4,7 @@
  */
 #include "roster.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static bool
@@ -143,6 +144,23 @@ roster_code_covers(const char *scope, const char *code)
 	/* A street's 9 digits are the prefix of its communities' 12. */
 	return n == 9 && code_digits(scope, 9) && strlen(code) >= 12 &&
 	    code_digits(code + 9, 3) && (code[12] == '\0' || code[12] == '/');
+}
+
+void
+roster_code_grid(const char *code, char *out, size_t outlen)
+{
+	const char *slash = strchr(code, '/');
+	size_t n = strlen(code);
+
+	if (slash != NULL && (slash = strchr(slash + 1, '/')) != NULL)
+		n = (size_t)(slash - code);
+	snprintf(out, outlen, "%.*s", (int)n, code);
+}
+
+void
+roster_code_community(const char *code, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%.*s", (int)strcspn(code, "/"), code);
 }
 
 int

@@ -132,7 +132,6 @@ plan_person(struct plan *p, const struct plan_post *post)
 {
 	struct plan_person *m;
 	char grid[ROSTER_MAX_CODE + 1];
-	const char *slash;
 	size_t j;
 
 	if ((p->n_people + 1) * 2 > p->hash_cap && plan_rehash(p) != 0)
@@ -144,11 +143,7 @@ plan_person(struct plan *p, const struct plan_post *post)
 	if (plan_grow((void **)&p->people, &p->cap_people, p->n_people + 1,
 	    sizeof(*p->people)) != 0)
 		return PLAN_NONE;
-	/* The grid is the code up to its second '/': community/G01. */
-	snprintf(grid, sizeof(grid), "%s", post->code);
-	if ((slash = strchr(grid, '/')) != NULL &&
-	    (slash = strchr(slash + 1, '/')) != NULL)
-		grid[slash - grid] = '\0';
+	roster_code_grid(post->code, grid, sizeof(grid));
 	m = &p->people[p->n_people];
 	snprintf(m->phone, sizeof(m->phone), "%s", post->phone);
 	m->name = plan_str(p, post->name);

@@ -149,6 +149,13 @@ int roster_code_kind(const char *code);
  * first nine digits).  Returns -1 for a street or an invalid code.
  */
 int roster_code_parent(const char *code, char *out, size_t outlen);
+/*
+ * Where a node counts: its grid (the code up to its second '/',
+ * community/G01), or the community or street code itself above a grid.
+ */
+void roster_code_grid(const char *code, char *out, size_t outlen);
+/* The community (or street) of a node: the code up to its first '/'. */
+void roster_code_community(const char *code, char *out, size_t outlen);
 /* Whether the post role may be held at a node of this kind. */
 bool roster_role_allowed(enum post_role role, enum node_kind kind);
 /* Whether a 12-digit community code is a village (村委会: 2xx or 3xx). */

@@ -454,15 +454,6 @@ sqlite_check(struct store *st)
 	return sqlite_user_version(sq(st)) > 0 ? STORE_OK : STORE_ERROR;
 }
 
-int64_t
-sqlite_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 sqlite_bind_str(sqlite3_stmt *stmt, int i, const char *v)
 {
@@ -479,7 +470,7 @@ sqlite_audit_add(struct store *st, const struct audit_entry *e)
 	if (sqlite_prepare(s, "INSERT INTO audit (ts, actor, action, target, "
 	    "result, detail) VALUES (?, ?, ?, ?, ?, ?)", &stmt) != STORE_OK)
 		return STORE_ERROR;
-	sqlite3_bind_int64(stmt, 1, sqlite_now_ms());
+	sqlite3_bind_int64(stmt, 1, alert_now_ms());
 	sqlite_bind_str(stmt, 2, e->actor);
 	sqlite_bind_str(stmt, 3, e->action);
 	sqlite_bind_str(stmt, 4, e->target);

@@ -45,7 +45,6 @@ int sqlite_cached(struct sqlite_store *s, const char *sql, sqlite3_stmt **stmt);
 void sqlite_cached_done(sqlite3_stmt *stmt);
 /* Bind a string that outlives the statement's step; NULL binds "". */
 void sqlite_bind_str(sqlite3_stmt *stmt, int i, const char *v);
-int64_t sqlite_now_ms(void);
 
 /*
  * A subtree as a condition on the code index: the node itself, or a code

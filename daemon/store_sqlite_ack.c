@@ -34,12 +34,15 @@ ack_place(struct sqlite_store *s, struct ack_info *out)
 	json_t *posts = json_loads(out->posts, 0, NULL);
 	const char *code = json_string_value(json_object_get(
 	    json_array_get(posts, 0), "code"));
+	char comm[ROSTER_MAX_CODE + 1];
 	sqlite3_stmt *stmt;
 	int rc = 0;
 
-	if (code != NULL && (out->community = strndup(code,
-	    strcspn(code, "/"))) == NULL)
-		rc = -1;
+	if (code != NULL) {
+		roster_code_community(code, comm, sizeof(comm));
+		if ((out->community = strdup(comm)) == NULL)
+			rc = -1;
+	}
 	json_decref(posts);
 	if (out->community == NULL)
 		return rc;

@@ -439,7 +439,7 @@ sqlite_alert_list(struct store *st, const char *state, json_t **out)
 		json_decref(list);
 		return STORE_ERROR;
 	}
-	sqlite3_bind_int64(stmt, 9, sqlite_now_ms());
+	sqlite3_bind_int64(stmt, 9, alert_now_ms());
 	if (state != NULL)
 		sqlite3_bind_text(stmt, 1, state, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
@@ -530,7 +530,7 @@ sqlite_alert_get(struct store *st, int64_t id, json_t **out)
 	    "id = ?1", &stmt) != STORE_OK)
 		return STORE_ERROR;
 	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 9, sqlite_now_ms());
+	sqlite3_bind_int64(stmt, 9, alert_now_ms());
 	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
 		sqlite3_finalize(stmt);
 		return rc == SQLITE_DONE ? STORE_NOTFOUND :
@@ -657,7 +657,7 @@ sqlite_alert_cancel(struct store *st, int64_t id, size_t *cancelled)
 		return STORE_ERROR;
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int(stmt, 2, DLV_CANCELLED);
-	sqlite3_bind_int64(stmt, 3, sqlite_now_ms());
+	sqlite3_bind_int64(stmt, 3, alert_now_ms());
 	rc = sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "cancel");

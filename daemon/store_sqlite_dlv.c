@@ -185,7 +185,7 @@ sqlite_dlv_apply(struct store *st, const struct dlv_update *u, size_t n)
 {
 	struct sqlite_store *s = sq(st);
 	sqlite3_stmt *q[DS_COUNT] = { NULL };
-	int64_t now = sqlite_now_ms();
+	int64_t now = alert_now_ms();
 	int rc = SQLITE_OK;
 
 	for (size_t i = 0; i < DS_COUNT; i++)
@@ -219,7 +219,7 @@ sqlite_dlv_receipt(struct store *st, const char *id, bool by_provider,
 		return STORE_ERROR;
 	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(stmt, 2, delivered ? DLV_DELIVERED : DLV_FAILED);
-	sqlite3_bind_int64(stmt, 3, sqlite_now_ms());
+	sqlite3_bind_int64(stmt, 3, alert_now_ms());
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		rid = sqlite3_column_int64(stmt, 0);
 		rc = sqlite3_step(stmt);

@@ -244,13 +244,6 @@ esc_parent_post(const char *code, int role, char *out, size_t len,
 	}
 }
 
-/* The community (or street) code of a node: the part before any '/'. */
-static void
-esc_community(const char *code, char *out, size_t len)
-{
-	snprintf(out, len, "%.*s", (int)strcspn(code, "/"), code);
-}
-
 /* Each silent one's key: the post to tell about them, or "" for none. */
 static void
 esc_keys(struct esc_run *r, const char *action)
@@ -269,7 +262,7 @@ esc_keys(struct esc_run *r, const char *action)
 				snprintf(e->key, sizeof(e->key), "%s|%d",
 				    e->code, e->post_role);
 		} else if (strcmp(action, "notify_duty") == 0) {
-			esc_community(e->code, code, sizeof(code));
+			roster_code_community(e->code, code, sizeof(code));
 			snprintf(e->key, sizeof(e->key), "%s|%d", code,
 			    ROLE_DUTY_OFFICER);
 		} else if (esc_parent_post(e->code, e->post_role, code,
@@ -427,9 +420,7 @@ esc_put(struct esc_run *r, const struct esc_holder *h, const char *note)
 	/* Codes are validated roster codes: no quote or backslash. */
 	snprintf(posts, sizeof(posts), "[{\"code\":\"%s\",\"role\":\"%s\","
 	    "\"rank\":%d}]", h->code, roster_role_name(h->role), h->rank);
-	snprintf(grid, sizeof(grid), "%s", h->code);
-	if (strchr(grid, '/') != NULL && strchr(strchr(grid, '/') + 1, '/'))
-		*strchr(strchr(grid, '/') + 1, '/') = '\0';
+	roster_code_grid(h->code, grid, sizeof(grid));
 	if (sqlite_cached(r->s, sql[0], &stmt) != STORE_OK)
 		return STORE_ERROR;
 	sqlite3_bind_int64(stmt, 1, r->alert);
@@ -662,12 +653,8 @@ sqlite_help_note(struct sqlite_store *s, const struct ack_in *in,
 	sqlite3_finalize(stmt);
 	if (phone == NULL || e.code[0] == '\0')
 		goto done;
-	/* The grid: the code up to its second '/'; the community: the first. */
-	snprintf(where[0], sizeof(where[0]), "%s", e.code);
-	if (strchr(where[0], '/') != NULL &&
-	    strchr(strchr(where[0], '/') + 1, '/') != NULL)
-		*strchr(strchr(where[0], '/') + 1, '/') = '\0';
-	esc_community(e.code, where[1], sizeof(where[1]));
+	roster_code_grid(e.code, where[0], sizeof(where[0]));
+	roster_code_community(e.code, where[1], sizeof(where[1]));
 	esc_post_label(e.code, e.post_role, lab, sizeof(lab));
 	if ((f = open_memstream(&note, &len)) == NULL) {
 		rc = STORE_ERROR;

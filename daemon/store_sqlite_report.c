@@ -117,13 +117,6 @@ report_percentiles(struct report_times *t)
 	return o;
 }
 
-/* The community of a grid key: the code before any '/'. */
-static void
-report_community(const char *grid, char *out, size_t len)
-{
-	snprintf(out, len, "%.*s", (int)strcspn(grid, "/"), grid);
-}
-
 static int
 report_row(struct report *r, sqlite3_stmt *stmt)
 {
@@ -135,7 +128,7 @@ report_row(struct report *r, sqlite3_stmt *stmt)
 	size_t *more;
 
 	report_add(r->grids, grid, state);
-	report_community(grid, comm, sizeof(comm));
+	roster_code_community(grid, comm, sizeof(comm));
 	report_add(r->communities, comm, state);
 	if (state == RCPT_ACKED && sqlite3_column_type(stmt, 3) !=
 	    SQLITE_NULL && role >= 0 && role < ROLE_COUNT) {

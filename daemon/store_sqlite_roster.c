@@ -54,7 +54,7 @@ roster_new_gen(struct sqlite_store *s, const struct roster *r,
 	if (sqlite_prepare(s, "INSERT INTO roster_imports (ts, actor, mode, "
 	    "rows) VALUES (?, ?, ?, ?) RETURNING id", &stmt) != STORE_OK)
 		return -1;
-	sqlite3_bind_int64(stmt, 1, sqlite_now_ms());
+	sqlite3_bind_int64(stmt, 1, alert_now_ms());
 	sqlite_bind_str(stmt, 2, o->actor);
 	sqlite_bind_str(stmt, 3, o->replace ? "replace" : "merge");
 	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)r->n_posts);

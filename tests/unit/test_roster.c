@@ -917,6 +917,29 @@ test_phone_mask(void **state)
 	assert_string_equal(out, "****");
 }
 
+/* Where a node counts (its grid) and its community, for any depth. */
+static void
+test_code_grid_and_community(void **state)
+{
+	static const char *const cases[][3] = {
+		{ "220104001001/G01/12/3", "220104001001/G01", "220104001001" },
+		{ "220104001001/G01/12", "220104001001/G01", "220104001001" },
+		{ "220104001001/G01", "220104001001/G01", "220104001001" },
+		{ "220183105201/三组", "220183105201/三组", "220183105201" },
+		{ "220104001001", "220104001001", "220104001001" },
+		{ "220104001", "220104001", "220104001" },
+	};
+	char out[ROSTER_MAX_CODE + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		roster_code_grid(cases[i][0], out, sizeof(out));
+		assert_string_equal(out, cases[i][1]);
+		roster_code_community(cases[i][0], out, sizeof(out));
+		assert_string_equal(out, cases[i][2]);
+	}
+}
+
 static void
 test_code_kind(void **state)
 {
@@ -1304,6 +1327,7 @@ main(void)
 		cmocka_unit_test(test_phone_normalize),
 		cmocka_unit_test(test_phone_mask),
 		cmocka_unit_test(test_code_kind),
+		cmocka_unit_test(test_code_grid_and_community),
 		cmocka_unit_test(test_village),
 		cmocka_unit_test(test_covers),
 	};
