@@ -22,15 +22,8 @@ PYTHON3=${PYTHON3:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 RUNS=3
 STREETS=5
-TMP=$(mktemp -d)
-PIDS=()
-
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -39,16 +32,6 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [--runs N] [--streets N]" >&2; exit 2 ;;
 	esac
 done
-
-free_port() {
-	"$PYTHON3" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_for() {	# wait_for SECONDS COMMAND...: until COMMAND succeeds
-	local t=$1; shift
-	for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1
-}
 
 rate_of() { sed -n 's/.*rate \([0-9]*\) req\/s.*/\1/p'; }
 
@@ -117,7 +100,6 @@ CONF
 }
 
 for n in $(seq 1 "$RUNS"); do one_run "$n"; done
-med() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for i in 1 2 3; do eval "m$i=\$(awk '{ print \$$i }' \"\$TMP/results\" | med)"; done
 printf 'median of %d: sanzhangd %s answers/s; bare evhttp %s/s; ratio %s%%\n' \
     "$RUNS" "$m1" "$m2" "$m3"

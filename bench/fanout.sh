@@ -22,15 +22,8 @@ PYTHON3=${PYTHON3:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 RUNS=3
 SIZE=city
-TMP=$(mktemp -d)
-PIDS=()
-
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -39,16 +32,6 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [--runs N] [--size small|city]" >&2; exit 2 ;;
 	esac
 done
-
-free_port() {
-	"$PYTHON3" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_for() {	# wait_for SECONDS COMMAND...: until COMMAND succeeds
-	local t=$1; shift
-	for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1
-}
 
 count() { curl -s "http://127.0.0.1:$1/_count" | sed -n 's/.*"requests": *\([0-9]*\).*/\1/p'; }
 span() { curl -s "http://127.0.0.1:$1/_count" | "$PYTHON3" -c 'import json,sys; d=json.load(sys.stdin); print(d["last_ts"]-d["first_ts"])'; }
@@ -144,7 +127,6 @@ PY
 }
 
 for n in $(seq 1 "$RUNS"); do one_run "$n"; done
-med() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for i in 1 2 3 4 5 6; do eval "m$i=\$(awk '{ print \$$i }' \"\$TMP/results\" | med)"; done
 printf 'median of %d: 201 after %.2f s; fan-out %s/s; ceiling %s/s; ratio %s%%; peak RSS %s MB; /healthz p99 %s ms\n' \
     "$RUNS" "$m1" "$m2" "$m3" "$m4" "$m5" "$m6"
