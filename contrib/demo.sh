@@ -20,17 +20,44 @@ for bin in "$sanzhangd" "$sanzhangctl"; do
 done
 
 mkdir -p "$state"
+python3=${PYTHON3:-/usr/bin/python3}
+secret=demo-inbound-secret-not-for-production
+
+# The SMS gateway first: the daemon's config needs its address.  Its fake
+# SMSC plays the phones (demo-state/kannel/phones.log is what they got).
+rm -f "$state/kannel/kannel.env" "$state/kannel/phones.log"
+"$python3" "$top/contrib/demo_kannel.py" "$state/kannel" \
+    "http://127.0.0.1:$port/v1/inbound/sms/$secret" &
+kpid=$!
+pid=
+stop() {
+	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+	kill "$kpid" 2>/dev/null || true
+	wait 2>/dev/null || true
+}
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
+tries=0
+until [ -s "$state/kannel/kannel.env" ]; do
+	tries=$((tries + 1))
+	if [ "$tries" -gt 200 ] || ! kill -0 "$kpid" 2>/dev/null; then
+		echo "demo.sh: the demo's Kannel did not start; see the lines above" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+. "$state/kannel/kannel.env"
+
 conf=$state/sanzhangd.conf
 sed -e "s|@STATE_DIR@|$state|g" -e "s|127.0.0.1:8787|127.0.0.1:$port|g" \
-    "$top/etc/demo.conf" > "$conf"
+    -e "s|@KANNEL_URL@|$KANNEL_URL|" -e "s|@KANNEL_USER@|$KANNEL_USER|" \
+    -e "s|@KANNEL_PASS@|$KANNEL_PASS|" "$top/etc/demo.conf" > "$conf"
 # The plugins of this build tree, not an installed copy.
 echo "plugin_dir = \"$build/plugins/.libs\";" >> "$conf"
 "$sanzhangd" -t -c "$conf"
 
 "$sanzhangd" -f -c "$conf" &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; exit 0' INT TERM
-trap 'kill "$pid" 2>/dev/null || true' EXIT
 
 # Wait (at most 10 s) for the control socket to answer.
 tries=0
@@ -59,7 +86,7 @@ echo "== public posting (挂牌公示), first lines"
 ctl roster export --public | head -n 6
 ctl roster export --format html -o "$state/roster.html"
 echo
-echo "== a drill for grid G01 of 南湖社区 (file channel: $state/messages.log)"
+echo "== a drill for grid G01 of 南湖社区 (unit leaders by SMS, the others to $state/messages.log)"
 : > "$state/messages.log"
 sent=$(ctl alert send --kind drill --severity yellow --title 消防疏散演练 \
     --body "11月30日10:00开展消防疏散演练，请单元长组织本单元居民参加。" \
@@ -70,8 +97,14 @@ code=$(echo "$sent" | sed -n 's/^alert \(A[0-9A-Z]*\) .*/\1/p')
 sleep 1
 echo "-- who has it (counts by state):"
 ctl alert show "$code" | tail -n 3
-echo "-- the first two messages as the gateway got them:"
+echo "-- the first two messages as the file channel wrote them:"
 head -n 2 "$state/messages.log"
+echo "-- the SMS the unit leaders' phones got (Kannel's fake SMSC):"
+tries=0
+until [ -s "$state/kannel/phones.log" ] || [ "$tries" -gt 50 ]; do
+	tries=$((tries + 1)); sleep 0.1
+done
+sed 's/^/   /' "$state/kannel/phones.log"
 
 # Each message carries the leader's own link (ack_url).
 link() { sed -n "${1}s/.*\"ack_url\":\"\([^\"]*\)\".*/\1/p" "$state/messages.log"; }
@@ -86,6 +119,15 @@ curl -s -o /dev/null -w '   POST %{http_code}\n' -d response=1 "$(link 1)"
 curl -s -o /dev/null -w '   POST %{http_code}\n' -d response=2 "$(link 2)"
 echo "-- the third called the community office; the duty officer records it:"
 ctl ack "$code" "$(phone 3)" --response 1
+sms=$(sed -n '1s/\t.*//p' "$state/kannel/phones.log")
+echo "-- a unit leader ($(echo "$sms" | sed 's/^\(...\)....\(....\)$/\1****\2/')) answers the SMS with \"1\":"
+before=$(ctl alert show "$code" | grep '^  answers:')
+echo "$sms 10690000 1" > "$state/kannel/reply"
+tries=0
+while [ "$(ctl alert show "$code" | grep '^  answers:')" = "$before" ] &&
+    [ "$tries" -lt 100 ]; do
+	tries=$((tries + 1)); sleep 0.1
+done
 echo "-- the drill now:"
 ctl alert show "$code" | sed -n '/answers:/,$p'
 echo "   (one leader's page: $(link 1))"
