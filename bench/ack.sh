@@ -7,9 +7,10 @@
 #
 #   make bench && BUILD=$PWD bench/ack.sh [--runs N] [--streets N]
 #
-# Prints per run: the daemon's rate (each answer durable before its 200),
+# Prints per run: the daemon's rate (each answer durable before its 303),
 # the sink's, their ratio, and the answers the daemon counts afterwards
-# (which must be all of them).  Then the medians.
+# (which must be all of them), and how many answers shared a group commit
+# (GET /healthz db_writes / db_commits).  Then the medians.
 #
 # Environment: SANZHANGD, BUILD (holds bench/sink, bench/rawpost and
 # plugins/.libs), PYTHON3.
@@ -83,9 +84,19 @@ CONF
 	sed -n 's/.*"ack_url":"http:\/\/[^/]*\(\/a\/[a-z0-9]*\)".*/\1/p' \
 	    "$dir/messages.log" > "$dir/links"
 
+	curl -sf "http://127.0.0.1:$port/healthz" > "$dir/health.before"
 	"$BUILD/bench/rawpost" -n "$total" -c 64 -T application/x-www-form-urlencoded \
 	    -b "$TMP/body" -u "$dir/links" "http://127.0.0.1:$port" > "$dir/rawpost" || true
 	d=$(rate_of < "$dir/rawpost")
+	curl -sf "http://127.0.0.1:$port/healthz" > "$dir/health.after"
+	per=$("$PYTHON3" - "$dir/health.before" "$dir/health.after" <<'PY'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+w = b["db_writes"] - a["db_writes"]
+c = b["db_commits"] - a["db_commits"]
+print("%.1f" % (w / c if c else 0))
+PY
+)
 	acked=$(curl -sf --unix-socket "$sock" http://localhost/v1/alerts/1 |
 	    "$PYTHON3" -c 'import json,sys; print(json.load(sys.stdin)["counts"]["acked"])')
 	kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -93,8 +104,8 @@ CONF
 	s=$("$BUILD/bench/rawpost" -n "$total" -c 64 -T application/x-www-form-urlencoded \
 	    -b "$TMP/body" -u "$dir/links" "http://127.0.0.1:$sport" | rate_of)
 	ratio=$(awk -v a="$d" -v b="$s" 'BEGIN { printf "%.0f", 100 * a / b }')
-	printf 'run %d: %d answers; sanzhangd %d/s vs bare evhttp %d/s = %d%%; recorded %d of %d (%s)\n' \
-	    "$n" "$total" "$d" "$s" "$ratio" "$acked" "$total" \
+	printf 'run %d: %d answers; sanzhangd %d/s vs bare evhttp %d/s = %d%%; recorded %d of %d; %s answers per commit (%s)\n' \
+	    "$n" "$total" "$d" "$s" "$ratio" "$acked" "$total" "$per" \
 	    "$(sed -n 's/.*\(errors [0-9]*\).*/\1/p' "$dir/rawpost")"
 	echo "$d $s $ratio" >> "$TMP/results"
 }

@@ -186,13 +186,18 @@ api_health(struct req *rq)
 	size_t depth = dbq_depth(d->writer) + dbq_depth(d->readers) +
 	    dispatch_queued(d->dispatch);
 	bool failing = dbq_failing(d->writer);
+	size_t commits, writes;
 
+	dbq_stats(d->writer, &commits, &writes);
 	http_reply_json(rq, failing ? 503 : 200,
-	    json_pack("{s:s,s:s,s:I,s:s,s:I,s:o}",
+	    json_pack("{s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:o}",
 	    "status", failing ? "degraded" : "ok",
 	    "version", PACKAGE_VERSION,
 	    "queue_depth", (json_int_t)depth,
 	    "db", failing ? "write failed" : "ok",
+	    /* Group commit: writes (jobs) per commit (transaction). */
+	    "db_writes", (json_int_t)writes,
+	    "db_commits", (json_int_t)commits,
 	    "uptime", (json_int_t)(time(NULL) - d->started),
 	    "channels", health_channels(d)));
 }

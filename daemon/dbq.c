@@ -44,6 +44,7 @@ struct dbq {
 	size_t			 groups;
 	size_t			 jobs;
 	struct event		*done_ev;	/* activated from the threads */
+	struct event		*wake_ev;	/* the writer: wakes it once a turn */
 	struct dbq_thread	*threads;
 	int			 nthreads;
 };
@@ -189,6 +190,22 @@ dbq_deliver(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/*
+ * The writer is woken once per loop turn, after every callback of the turn
+ * has submitted its jobs: one group commit takes them all, rather than the
+ * first alone while the rest wait for the next.  A writer that is busy
+ * takes what is queued when it finishes, without waiting for this.
+ */
+static void
+dbq_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct dbq *q = arg;
+
+	pthread_mutex_lock(&q->lock);
+	pthread_cond_signal(&q->wake);
+	pthread_mutex_unlock(&q->lock);
+}
+
 int
 dbq_submit(struct dbq *q, dbq_run_fn run, dbq_done_fn done, void *arg,
     int flags)
@@ -209,8 +226,11 @@ dbq_submit(struct dbq *q, dbq_run_fn run, dbq_done_fn done, void *arg,
 	}
 	STAILQ_INSERT_TAIL(&q->todo, j, entry);
 	q->depth++;
-	pthread_cond_signal(&q->wake);
+	if (q->wake_ev == NULL)
+		pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
+	if (q->wake_ev != NULL)
+		event_active(q->wake_ev, EV_READ, 0);
 	return 0;
 }
 
@@ -268,6 +288,8 @@ dbq_free(struct dbq *q)
 	/* Deliver what finished after the loop stopped running. */
 	dbq_deliver(-1, 0, q);
 	event_free(q->done_ev);
+	if (q->wake_ev != NULL)
+		event_free(q->wake_ev);
 	pthread_cond_destroy(&q->wake);
 	pthread_mutex_destroy(&q->lock);
 	free(q->threads);
@@ -292,6 +314,9 @@ dbq_new(struct event_base *base, const struct store_backend *be,
 	q->done_ev = event_new(base, -1, 0, dbq_deliver, q);
 	if (q->threads == NULL || q->done_ev == NULL)
 		goto nomem;
+	if (writer && (q->wake_ev = event_new(base, -1, 0, dbq_wake, q)) ==
+	    NULL)
+		goto nomem;
 	for (int i = 0; i < q->nthreads; i++) {
 		struct dbq_thread *t = &q->threads[i];
 
@@ -314,6 +339,8 @@ fail:
 		free(q->threads);
 		if (q->done_ev != NULL)
 			event_free(q->done_ev);
+		if (q->wake_ev != NULL)
+			event_free(q->wake_ev);
 		free(q);
 	}
 	return NULL;

@@ -207,7 +207,9 @@ int store_alert_cancel(struct store *st, int64_t id, size_t *cancelled);
 int store_ack_get(struct store *st, int64_t rcpt, struct ack_info *out);
 /*
  * Record an answer (writer).  STORE_OK with result saying what happened,
- * and out filled (the state after it) unless STORE_NOTFOUND or an error.
+ * and out filled with the state after it (ids, kind, options, expiry,
+ * cancelled, state, response, acked_at; not the texts of the page) unless
+ * STORE_NOTFOUND or an error.  Free it with ack_info_free().
  */
 int store_ack_record(struct store *st, const struct ack_in *in,
     enum ack_result *result, struct ack_info *out);

@@ -23,6 +23,12 @@ struct sqlite_store {
 	char		 err[256];
 	struct sqlite_cached cache[SQLITE_CACHED_MAX];
 	size_t		 n_cache;
+	/* The last alert an answer was for: its options never change. */
+	struct {
+		int64_t	 alert_id, created_at;
+		int	 n;		/* options */
+		unsigned help;		/* bit i-1: option i means "needs help" */
+	} ack_opts;
 };
 
 /* The connection behind a struct store. */

@@ -104,6 +104,31 @@ sqlite_ack_get(struct store *st, int64_t rcpt, struct ack_info *out)
 	return rc == SQLITE_DONE ? STORE_NOTFOUND : sqlite_fail(s, rc, "ack");
 }
 
+/*
+ * The options of info's alert: how many, and which mean "needs help".
+ * Parsed once per alert and connection (answers come in bursts).
+ */
+static void
+ack_options(struct sqlite_store *s, const struct ack_info *info)
+{
+	json_t *resp;
+	const char *v;
+
+	if (s->ack_opts.alert_id == info->alert_id &&
+	    s->ack_opts.created_at == info->created_at)
+		return;
+	s->ack_opts.alert_id = info->alert_id;
+	s->ack_opts.created_at = info->created_at;
+	s->ack_opts.n = ack_n_responses(info->responses);
+	s->ack_opts.help = 0;
+	resp = json_loads(info->responses, 0, NULL);
+	for (int i = 0; i < s->ack_opts.n && i < 32; i++)
+		if ((v = json_string_value(json_array_get(resp, (size_t)i))) !=
+		    NULL && ack_needs_help(v))
+			s->ack_opts.help |= 1u << i;
+	json_decref(resp);
+}
+
 /* Whether the chosen option means "needs help"; its text into label. */
 static bool
 ack_help_label(const struct ack_info *info, char *label, size_t len)
@@ -117,6 +142,63 @@ ack_help_label(const struct ack_info *info, char *label, size_t len)
 		snprintf(label, len, "%s", v);
 	json_decref(resp);
 	return help;
+}
+
+/*
+ * What recording an answer needs to know (the alert's options and state,
+ * the recipient's answer so far); the page's texts stay unread.
+ */
+static int
+ack_get_state(struct sqlite_store *s, int64_t rcpt, struct ack_info *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite_cached(s, "SELECT r.alert_id, a.kind, a.responses, "
+	    "a.created_at, a.expires_at, a.state = 'cancelled', r.state, "
+	    "coalesce(r.response, 0), coalesce(r.acked_at, 0) FROM recipients "
+	    "r JOIN alerts a ON a.id = r.alert_id WHERE r.id = ?1", &stmt) !=
+	    STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(stmt, 1, rcpt);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		out->rcpt_id = rcpt;
+		out->alert_id = sqlite3_column_int64(stmt, 0);
+		out->kind = sqlite3_column_int(stmt, 1);
+		out->responses = ack_col(stmt, 2);
+		out->created_at = sqlite3_column_int64(stmt, 3);
+		out->expires_at = sqlite3_column_int64(stmt, 4);
+		out->cancelled = sqlite3_column_int(stmt, 5) != 0;
+		out->state = sqlite3_column_int(stmt, 6);
+		out->response = sqlite3_column_int(stmt, 7);
+		out->acked_at = sqlite3_column_int64(stmt, 8);
+	}
+	sqlite_cached_done(stmt);
+	if (rc == SQLITE_ROW) {
+		if (out->responses == NULL) {
+			snprintf(s->err, sizeof(s->err), "out of memory");
+			return STORE_ERROR;
+		}
+		return STORE_OK;
+	}
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : sqlite_fail(s, rc, "ack");
+}
+
+/* The note for a "needs help" answer, which names the person and post. */
+static int
+ack_help(struct store *st, const struct ack_in *in, struct ack_info *out)
+{
+	struct ack_info full;
+	char label[128];
+	int rc;
+
+	if ((rc = sqlite_ack_get(st, in->rcpt_id, &full)) != STORE_OK)
+		return rc;
+	if (ack_help_label(&full, label, sizeof(label)))
+		rc = sqlite_help_note(sq(st), in, &full, label);
+	ack_info_free(&full);
+	return rc;
 }
 
 /* Whether the alert of info still takes answers at now. */
@@ -133,16 +215,16 @@ sqlite_ack_record(struct store *st, const struct ack_in *in,
 {
 	struct sqlite_store *s = sq(st);
 	sqlite3_stmt *stmt;
-	char label[128];
 	int rc;
 
-	if ((rc = sqlite_ack_get(st, in->rcpt_id, out)) != STORE_OK)
+	if ((rc = ack_get_state(s, in->rcpt_id, out)) != STORE_OK)
 		return rc;
 	if (!ack_open(out, in->now)) {
 		*result = ACK_CLOSED;
 		return STORE_OK;
 	}
-	if (in->response < 1 || in->response > ack_n_responses(out->responses)) {
+	ack_options(s, out);
+	if (in->response < 1 || in->response > s->ack_opts.n) {
 		*result = ACK_BAD_RESPONSE;
 		return STORE_OK;
 	}
@@ -169,8 +251,9 @@ sqlite_ack_record(struct store *st, const struct ack_in *in,
 	if (out->acked_at == 0)
 		out->acked_at = in->now;
 	/* "Needs help" tells the grid leader and the duty officer at once. */
-	if (in->routes != NULL && ack_help_label(out, label, sizeof(label)))
-		return sqlite_help_note(s, in, out, label);
+	if (in->routes != NULL && in->response <= 32 &&
+	    (s->ack_opts.help & (1u << (in->response - 1))) != 0)
+		return ack_help(st, in, out);
 	return STORE_OK;
 }
 
