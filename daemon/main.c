@@ -8,6 +8,7 @@
 #include "escalate.h"
 #include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "pidfile.h"
 #include "store.h"
 
@@ -84,6 +85,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
+	notify_stopping();
 	httpd_stop_accepting(s->d->httpd);
 	dispatch_stop(s->d->dispatch);
 	escalate_stop(s->d->escalate);
@@ -96,15 +98,17 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 	char err[512];
-	struct config *cfg = config_load(d->cfg->file, err, sizeof(err));
+	struct config *cfg;
 
+	notify_reloading();
 	/* Applying a new config on the fly is not supported yet: check only. */
-	if (cfg == NULL)
+	if ((cfg = config_load(d->cfg->file, err, sizeof(err))) == NULL)
 		log_warnx("SIGHUP: %s (keeping the running configuration)", err);
 	else
 		log_warnx("SIGHUP: %s is valid, but this version applies "
 		    "configuration changes only on restart", d->cfg->file);
 	config_free(cfg);
+	notify_ready();
 }
 
 static void
@@ -230,9 +234,13 @@ daemon_run(struct daemon *d)
 	    event_add(ev_term, NULL) != 0 || event_add(ev_int, NULL) != 0 ||
 	    event_add(ev_hup, NULL) != 0)
 		fatalx("cannot watch signals");
+	if (notify_start(d) != 0)
+		fatalx("cannot start the service manager's timers");
 	log_info("sanzhangd %s running: state_dir %s", PACKAGE_VERSION,
 	    d->cfg->state_dir);
+	notify_ready();
 	event_base_dispatch(d->base);
+	notify_free();
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
@@ -270,7 +278,8 @@ main(int argc, char *argv[])
 		case 'f': foreground = 1; break;
 		case 't': check = 1; break;
 		case 'V':
-			printf("sanzhangd %s\n", PACKAGE_VERSION);
+			printf("sanzhangd %s (sd_notify: %s)\n", PACKAGE_VERSION,
+			    notify_built() ? "yes" : "no");
 			return 0;
 		default: usage();
 		}

@@ -321,8 +321,10 @@ class Daemon:
     """One sanzhangd process with its own temp dir, config and port."""
 
     def __init__(self, workdir, name="d", state_dir=None, tokens=TOKENS,
-                 extra="", log_level="debug", port=None, channels=None):
+                 extra="", log_level="debug", port=None, channels=None,
+                 env=None):
         self.workdir = workdir
+        self.env = env	# the process environment (None: the tests')
         self.name = name
         self.state_dir = state_dir or os.path.join(workdir, name + "-state")
         os.makedirs(self.state_dir, exist_ok=True)
@@ -352,7 +354,8 @@ class Daemon:
         try:
             self.proc = subprocess.Popen([SANZHANGD, "-f", "-c", self.conf],
                                          stdin=subprocess.DEVNULL,
-                                         stdout=logf, stderr=logf)
+                                         stdout=logf, stderr=logf,
+                                         env=self.env)
         finally:
             logf.close()
         return self.proc
