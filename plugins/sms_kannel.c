@@ -46,36 +46,6 @@ static const struct sz_setting kannel_settings[] = {
 
 /* ---- strings ------------------------------------------------------- */
 
-void
-kbuf_add(struct kbuf *b, const char *s, size_t n)
-{
-	char *p;
-	size_t cap;
-
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap == 0 ? 256 : b->cap;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void
-kbuf_str(struct kbuf *b, const char *s)
-{
-	kbuf_add(b, s, strlen(s));
-}
-
 static int
 kannel_unreserved(unsigned char c)
 {
@@ -90,7 +60,7 @@ kannel_unreserved(unsigned char c)
  * with hex digits) and turns "%%" back into "%".
  */
 void
-kbuf_esc(struct kbuf *b, const char *s, int kannel_pct)
+kbuf_esc(struct pbuf *b, const char *s, int kannel_pct)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char e[4];
@@ -99,90 +69,27 @@ kbuf_esc(struct kbuf *b, const char *s, int kannel_pct)
 		unsigned char c = (unsigned char)*s;
 
 		if (kannel_unreserved(c)) {
-			kbuf_add(b, s, 1);
+			pbuf_add(b, s, 1);
 			continue;
 		}
 		if (kannel_pct)
-			kbuf_add(b, "%", 1);
+			pbuf_add(b, "%", 1);
 		e[0] = '%';
 		e[1] = hex[c >> 4];
 		e[2] = hex[c & 15];
-		kbuf_add(b, e, 3);
+		pbuf_add(b, e, 3);
 	}
 }
 
 /* Copy s, doubling each '%' (see kbuf_esc). */
 void
-kbuf_kannel_literal(struct kbuf *b, const char *s)
+kbuf_kannel_literal(struct pbuf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
-		kbuf_add(b, s, 1);
+		pbuf_add(b, s, 1);
 		if (*s == '%')
-			kbuf_add(b, "%", 1);
+			pbuf_add(b, "%", 1);
 	}
-}
-
-/* "13800000001" -> "138****0001"; anything else -> "****". */
-const char *
-kannel_mask(const char *phone, char out[16])
-{
-	size_t n = strlen(phone);
-
-	if (n < 8 || n > 15) {
-		strcpy(out, "****");
-		return out;
-	}
-	snprintf(out, 16, "%.3s****%s", phone, phone + n - 4);
-	return out;
-}
-
-/*
- * Make text from Kannel safe for a `why`: printable ASCII only, and any
- * run of 7 or more digits (a phone number) masked but for 3 + 4 digits.
- */
-void
-kannel_scrub(char *s)
-{
-	size_t i, j, run;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			s[i] = '?';
-	for (i = 0; s[i] != '\0'; i += run == 0 ? 1 : run) {
-		for (run = 0; s[i + run] >= '0' && s[i + run] <= '9'; run++)
-			;
-		if (run < 7)
-			continue;
-		for (j = 3; j < run - 4; j++)
-			s[i + j] = '*';
-	}
-}
-
-/* ---- phone numbers ------------------------------------------------- */
-
-/*
- * A number as Kannel reports it -> 11 digits: "+86", "0086" and "86"
- * prefixes go, and a leading blank too (an unescaped '+' in a query
- * decodes to one).  -1 when no mainland mobile number is left.
- */
-int
-kannel_phone_norm(const char *in, char out[12])
-{
-	size_t n;
-
-	in += strspn(in, " ");
-	if (*in == '+')
-		in++;
-	n = strlen(in);
-	if (n == 15 && strncmp(in, "0086", 4) == 0)
-		in += 4;
-	else if (n == 13 && strncmp(in, "86", 2) == 0)
-		in += 2;
-	if (strlen(in) != 11 || in[0] != '1' ||
-	    strspn(in, "0123456789") != 11)
-		return -1;
-	memcpy(out, in, 12);
-	return 0;
 }
 
 /* ---- open and close ------------------------------------------------ */

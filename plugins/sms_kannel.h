@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "plugutil.h"
+
 #include <sanzhang/plugin.h>
 
 #define KANNEL_HIDDEN		__attribute__((visibility("hidden")))
@@ -51,29 +53,13 @@ struct kannel {
 	struct kreq		*inflight;	/* freed by close() */
 };
 
-/* A growing string; oom is sticky, so callers check once at the end. */
-struct kbuf {
-	char		*p;		/* NUL-terminated once anything is in */
-	size_t		 len, cap;
-	int		 oom;
-};
-
-/* sms_kannel.c */
-KANNEL_HIDDEN void kbuf_add(struct kbuf *b, const char *s, size_t n);
-KANNEL_HIDDEN void kbuf_str(struct kbuf *b, const char *s);
 /*
  * Percent-encode s (all but A-Z a-z 0-9 - . _ ~).  With kannel_pct every
  * '%' written is doubled, for text inside a dlr-url (see sms_kannel.c).
  */
-KANNEL_HIDDEN void kbuf_esc(struct kbuf *b, const char *s, int kannel_pct);
+KANNEL_HIDDEN void kbuf_esc(struct pbuf *b, const char *s, int kannel_pct);
 /* Append s with each '%' doubled. */
-KANNEL_HIDDEN void kbuf_kannel_literal(struct kbuf *b, const char *s);
-/* "13800000001" -> "138****0001" for a log line; out gets at most 16. */
-KANNEL_HIDDEN const char *kannel_mask(const char *phone, char out[16]);
-/* Printable ASCII only, digit runs of 7 or more masked (for a `why`). */
-KANNEL_HIDDEN void kannel_scrub(char *s);
-/* "+8613800000001", "8613800000001", ... -> "13800000001"; or -1. */
-KANNEL_HIDDEN int kannel_phone_norm(const char *in, char out[12]);
+KANNEL_HIDDEN void kbuf_kannel_literal(struct pbuf *b, const char *s);
 
 /* sms_kannel_send.c */
 KANNEL_HIDDEN int kannel_send(void *state, struct sz_chan *chan,

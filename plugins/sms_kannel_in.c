@@ -50,7 +50,7 @@ static const char *
 kannel_logsafe(const char *s, char out[64])
 {
 	snprintf(out, 64, "%s", s);
-	kannel_scrub(out);
+	plug_scrub(out);
 	return out;
 }
 
@@ -214,12 +214,12 @@ kannel_dlr(struct kannel *k, const struct kquery *q,
 		    "and b");
 	if ((rc = kannel_dlr_type(q->t.v, &st, &what)) == -1)
 		return kannel_answer(out, 400, "t is not a report type");
-	if (kannel_phone_norm(q->p.v, phone) == -1)
+	if (plug_phone_norm(q->p.v, phone) == -1)
 		return kannel_answer(out, 400, "p is not a mobile number");
 	kannel_logsafe(q->b.v, bs);
 	if (rc == 1) {
 		k->host->log(k->chan, SZ_LOG_DEBUG, "sms_kannel: batch %s to "
-		    "%s: %s", bs, kannel_mask(phone, m), what);
+		    "%s: %s", bs, plug_mask(phone, m), what);
 		return kannel_answer(out, 200, "ok");
 	}
 	len = q->b.len + 1 + sizeof(phone);
@@ -232,7 +232,7 @@ kannel_dlr(struct kannel *k, const struct kquery *q,
 	rc = k->host->receipt(k->chan, pid, true, st, why);
 	free(pid);
 	k->host->log(k->chan, rc == 0 ? SZ_LOG_DEBUG : SZ_LOG_INFO,
-	    "sms_kannel: batch %s to %s: %s%s", bs, kannel_mask(phone, m),
+	    "sms_kannel: batch %s to %s: %s%s", bs, plug_mask(phone, m),
 	    what, rc == 0 ? "" : " (no such delivery)");
 	return kannel_answer(out, 200, rc == 0 ? "ok" : "unknown delivery");
 }
@@ -240,34 +240,34 @@ kannel_dlr(struct kannel *k, const struct kquery *q,
 /* ---- replies -------------------------------------------------------- */
 
 static void
-kannel_put_utf8(struct kbuf *b, unsigned c)
+kannel_put_utf8(struct pbuf *b, unsigned c)
 {
 	char u[4];
 
 	if (c < 0x80) {
 		u[0] = (char)c;
-		kbuf_add(b, u, 1);
+		pbuf_add(b, u, 1);
 	} else if (c < 0x800) {
 		u[0] = (char)(0xc0 | c >> 6);
 		u[1] = (char)(0x80 | (c & 0x3f));
-		kbuf_add(b, u, 2);
+		pbuf_add(b, u, 2);
 	} else if (c < 0x10000) {
 		u[0] = (char)(0xe0 | c >> 12);
 		u[1] = (char)(0x80 | (c >> 6 & 0x3f));
 		u[2] = (char)(0x80 | (c & 0x3f));
-		kbuf_add(b, u, 3);
+		pbuf_add(b, u, 3);
 	} else {
 		u[0] = (char)(0xf0 | c >> 18);
 		u[1] = (char)(0x80 | (c >> 12 & 0x3f));
 		u[2] = (char)(0x80 | (c >> 6 & 0x3f));
 		u[3] = (char)(0x80 | (c & 0x3f));
-		kbuf_add(b, u, 4);
+		pbuf_add(b, u, 4);
 	}
 }
 
 /* UTF-16BE -> UTF-8; NULs, lone surrogates and an odd byte -> U+FFFD. */
 static void
-kannel_from_utf16(struct kbuf *b, const unsigned char *s, size_t len)
+kannel_from_utf16(struct pbuf *b, const unsigned char *s, size_t len)
 {
 	for (size_t i = 0; i + 1 < len; i += 2) {
 		unsigned c = (unsigned)s[i] << 8 | s[i + 1], c2;
@@ -312,15 +312,15 @@ kannel_utf8_len(const unsigned char *s, size_t n)
 
 /* UTF-8 as it came, each byte that is not part of a character -> U+FFFD. */
 static void
-kannel_clean_utf8(struct kbuf *b, const unsigned char *s, size_t len)
+kannel_clean_utf8(struct pbuf *b, const unsigned char *s, size_t len)
 {
 	size_t n;
 
 	for (size_t i = 0; i < len; i += n == 0 ? 1 : n) {
 		if ((n = kannel_utf8_len(s + i, len - i)) != 0)
-			kbuf_add(b, (const char *)s + i, n);
+			pbuf_add(b, (const char *)s + i, n);
 		else
-			kbuf_add(b, "\xef\xbf\xbd", 3);
+			pbuf_add(b, "\xef\xbf\xbd", 3);
 	}
 }
 
@@ -329,7 +329,7 @@ static char *
 kannel_text(const struct kparam *text, const char *charset)
 {
 	const unsigned char *s = (const unsigned char *)text->v;
-	struct kbuf b = { 0 };
+	struct pbuf b = { 0 };
 	int utf16;
 
 	if (charset != NULL && *charset != '\0')
@@ -340,7 +340,7 @@ kannel_text(const struct kparam *text, const char *charset)
 	else	/* UTF-16BE has NUL bytes where UTF-8 text never does */
 		utf16 = text->len % 2 == 0 &&
 		    memchr(s, '\0', text->len) != NULL;
-	kbuf_add(&b, "", 0);
+	pbuf_add(&b, "", 0);
 	if (utf16)
 		kannel_from_utf16(&b, s, text->len);
 	else
@@ -373,20 +373,20 @@ kannel_mo(struct kannel *k, const struct kquery *q,
 	snprintf(out->content_type, sizeof(out->content_type),
 	    "text/plain; charset=utf-8");
 	snprintf(out->header, sizeof(out->header), "X-Kannel-Coding: 2");
-	if (kannel_phone_norm(q->from.v, phone) == -1) {
+	if (plug_phone_norm(q->from.v, phone) == -1) {
 		k->host->log(k->chan, SZ_LOG_WARN, "sms_kannel: reply from "
 		    "%s, not a mainland mobile number: dropped",
-		    kannel_mask(q->from.v, m));
+		    plug_mask(q->from.v, m));
 		return 0;
 	}
 	if ((text = kannel_text(&q->text, q->charset.v)) == NULL) {
 		k->host->log(k->chan, SZ_LOG_ERROR, "sms_kannel: reply from "
-		    "%s: out of memory", kannel_mask(phone, m));
+		    "%s: out of memory", plug_mask(phone, m));
 		return -1;
 	}
 	rc = k->host->reply(k->chan, phone, text);
 	k->host->log(k->chan, SZ_LOG_INFO, "sms_kannel: reply from %s, %zu "
-	    "bytes%s", kannel_mask(phone, m), strlen(text),
+	    "bytes%s", plug_mask(phone, m), strlen(text),
 	    rc == 0 ? "" : " (not taken)");
 	free(text);
 	return 0;

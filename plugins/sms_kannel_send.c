@@ -75,7 +75,7 @@ kannel_sort(const struct sz_msg *const *msgs, size_t n,
 		const struct sz_msg *m = msgs[i];
 
 		verdict[i] = KV_SEND;
-		if (m->phone == NULL || kannel_phone_norm(m->phone,
+		if (m->phone == NULL || plug_phone_norm(m->phone,
 		    phones[i]) == -1)
 			verdict[i] = KV_BADPHONE;
 		else if (strcmp(m->text != NULL ? m->text : "", text) != 0)
@@ -132,17 +132,17 @@ kreq_new(struct kannel *k, const struct sz_msg *const *msgs, size_t n,
  * it: our own '%' doubled, its escapes single.
  */
 static void
-kannel_dlr_url(struct kbuf *d, const struct kannel *k, const struct kreq *r)
+kannel_dlr_url(struct pbuf *d, const struct kannel *k, const struct kreq *r)
 {
 	size_t len = strlen(k->dlr_base);
 	char *batch;
 
 	kbuf_kannel_literal(d, k->dlr_base);
 	if (strchr(k->dlr_base, '?') == NULL)
-		kbuf_str(d, "?");
+		pbuf_str(d, "?");
 	else if (k->dlr_base[len - 1] != '?' && k->dlr_base[len - 1] != '&')
-		kbuf_str(d, "&");
-	kbuf_str(d, "t=%d&p=%p&b=");
+		pbuf_str(d, "&");
+	pbuf_str(d, "t=%d&p=%p&b=");
 	if ((batch = strndup(r->v[0].pid, r->batch_len)) == NULL) {
 		d->oom = 1;
 		return;
@@ -155,38 +155,38 @@ kannel_dlr_url(struct kbuf *d, const struct kannel *k, const struct kreq *r)
 static char *
 kannel_url(const struct kannel *k, const struct kreq *r, const char *text)
 {
-	struct kbuf b = { 0 }, d = { 0 };
+	struct pbuf b = { 0 }, d = { 0 };
 	char num[32];
 	size_t len = strlen(k->url);
 
-	kbuf_str(&b, k->url);
+	pbuf_str(&b, k->url);
 	if (strchr(k->url, '?') == NULL)
-		kbuf_str(&b, "?");
+		pbuf_str(&b, "?");
 	else if (k->url[len - 1] != '?' && k->url[len - 1] != '&')
-		kbuf_str(&b, "&");
-	kbuf_str(&b, "username=");
+		pbuf_str(&b, "&");
+	pbuf_str(&b, "username=");
 	kbuf_esc(&b, k->user, 0);
-	kbuf_str(&b, "&password=");
+	pbuf_str(&b, "&password=");
 	kbuf_esc(&b, k->pass, 0);
-	kbuf_str(&b, "&from=");
+	pbuf_str(&b, "&from=");
 	kbuf_esc(&b, k->from, 0);
-	kbuf_str(&b, "&to=");
+	pbuf_str(&b, "&to=");
 	for (size_t i = 0; i < r->n; i++) {
 		if (i > 0)
-			kbuf_str(&b, "%20");
+			pbuf_str(&b, "%20");
 		kbuf_esc(&b, kreq_phone(r, i), 0);
 	}
-	kbuf_str(&b, "&text=");
+	pbuf_str(&b, "&text=");
 	kbuf_esc(&b, text, 0);
-	kbuf_str(&b, "&coding=2&charset=UTF-8");
+	pbuf_str(&b, "&coding=2&charset=UTF-8");
 	if (k->smsc != NULL) {
-		kbuf_str(&b, "&smsc=");
+		pbuf_str(&b, "&smsc=");
 		kbuf_esc(&b, k->smsc, 0);
 	}
 	if (k->dlr_mask != 0) {
 		snprintf(num, sizeof(num), "&dlr-mask=%ld&dlr-url=",
 		    k->dlr_mask);
-		kbuf_str(&b, num);
+		pbuf_str(&b, num);
 		kannel_dlr_url(&d, k, r);
 		kbuf_esc(&b, d.oom || d.p == NULL ? "" : d.p, 0);
 		b.oom |= d.oom;
@@ -306,7 +306,7 @@ kannel_listed(const char *body, const char *marker, const char *phone)
 		if (len < sizeof(num)) {
 			memcpy(num, body, len);
 			num[len] = '\0';
-			if (kannel_phone_norm(num, norm) == 0 &&
+			if (plug_phone_norm(num, norm) == 0 &&
 			    strcmp(norm, phone) == 0)
 				return 1;
 		}
@@ -345,7 +345,7 @@ kannel_why(const struct sz_http_resp *resp, const char *body, char *why,
 		    body != NULL ? body : "");
 	if (n > 0 && (size_t)n >= len && len > 4)
 		strcpy(why + len - 4, "...");
-	kannel_scrub(why);
+	plug_scrub(why);
 }
 
 static void

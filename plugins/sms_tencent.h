@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "plugutil.h"
+
 #include <sanzhang/plugin.h>
 
 #include "sms_tencent_sign.h"
@@ -66,13 +68,6 @@ struct tencent {
 	struct tcall		*inflight;	/* freed by close() */
 };
 
-/* A growing string; oom is sticky, so callers check once at the end. */
-struct tbuf {
-	char		*p;		/* NUL-terminated once anything is in */
-	size_t		 len, cap;
-	int		 oom;
-};
-
 /* What a message offers its template parameters (NULL: none). */
 struct tfields {
 	const char	*text, *name, *ack_url;
@@ -80,15 +75,6 @@ struct tfields {
 	int		 drill;		/* the alert is a drill (演练) */
 };
 
-/* sms_tencent.c */
-TENCENT_HIDDEN void tbuf_add(struct tbuf *b, const char *s, size_t n);
-TENCENT_HIDDEN void tbuf_str(struct tbuf *b, const char *s);
-/* "13800000001" -> "138****0001" for a log line; out gets at most 16. */
-TENCENT_HIDDEN const char *tencent_mask(const char *phone, char out[16]);
-/* Printable ASCII only, digit runs of 7 or more masked (for a `why`). */
-TENCENT_HIDDEN void tencent_scrub(char *s);
-/* "+8613800000001", "8613800000001", ... -> "13800000001"; or -1. */
-TENCENT_HIDDEN int tencent_phone_norm(const char *in, char out[12]);
 
 /* sms_tencent_params.c */
 /*
@@ -108,7 +94,7 @@ TENCENT_HIDDEN int tencent_fields(const struct sz_msg *m, struct tfields *f,
 TENCENT_HIDDEN void tencent_fields_free(void *json);
 /* The value of parameter spec for f, appended to b. */
 TENCENT_HIDDEN void tencent_param_expand(const char *spec,
-    const struct tfields *f, struct tbuf *b);
+    const struct tfields *f, struct pbuf *b);
 
 /* sms_tencent_send.c */
 TENCENT_HIDDEN int tencent_send(void *state, struct sz_chan *chan,

@@ -94,7 +94,7 @@ tencent_why(const char *code, const char *msg, char *why, size_t len)
 	    msg != NULL && *msg != '\0' ? ": " : "", msg != NULL ? msg : "");
 	if (n > 0 && (size_t)n >= len && len > 4)
 		strcpy(why + len - 4, "...");
-	tencent_scrub(why);
+	plug_scrub(why);
 }
 
 /* Every message of c gets o. */
@@ -136,7 +136,7 @@ tencent_http_error(struct tcall *c, const struct sz_http_resp *resp)
 		snprintf(why, sizeof(why), "tencent: transport error %d: %s",
 		    resp->transport_error, resp->error != NULL ?
 		    resp->error : "");
-		tencent_scrub(why);
+		plug_scrub(why);
 		tencent_all(c, SZ_RETRY, 0, why);
 		return;
 	}
@@ -166,7 +166,7 @@ tencent_call_error(struct tcall *c, json_t *err, json_t *rsp)
 		o = SZ_RETRY;
 	tencent_why(code, msg, why, sizeof(why));
 	snprintf(rs, sizeof(rs), "%s", rid != NULL ? rid : "-");
-	tencent_scrub(rs);
+	plug_scrub(rs);
 	c->t->host->log(c->t->chan, SZ_LOG_DEBUG, "sms_tencent: SendSms %s: "
 	    "RequestId %s", c->v[0].id, rs);
 	tencent_all(c, o, after, why);
@@ -184,7 +184,7 @@ tencent_status_for(json_t *set, const char *phone, unsigned char *used)
 	json_array_foreach(set, i, e) {
 		if (used[i] || (num = json_string_value(json_object_get(e,
 		    "PhoneNumber"))) == NULL ||
-		    tencent_phone_norm(num, norm) == -1 ||
+		    plug_phone_norm(num, norm) == -1 ||
 		    strcmp(norm, phone) != 0)
 			continue;
 		used[i] = 1;
@@ -224,7 +224,7 @@ tencent_one(struct tcall *c, size_t i, json_t *e, size_t *tally)
 	}
 	t->host->log(t->chan, o == SZ_RETRY ? SZ_LOG_INFO : SZ_LOG_WARN,
 	    "sms_tencent: SendSms %s to %s: %s", c->v[0].id,
-	    tencent_mask(c->v[i].phone, m), why);
+	    plug_mask(c->v[i].phone, m), why);
 	t->host->outcome(t->chan, c->v[i].id, o, NULL, after, why);
 }
 

@@ -93,15 +93,15 @@ tencent_report(struct tencent *t, json_t *e)
 	    0 ? SZ_RECEIPT_DELIVERED : SZ_RECEIPT_FAILED;
 	snprintf(why, sizeof(why), "tencent: %s", err != NULL && *err != '\0' ?
 	    err : st == SZ_RECEIPT_DELIVERED ? "delivered" : "failed");
-	tencent_scrub(why);
+	plug_scrub(why);
 	rc = t->host->receipt(t->chan, sid, true, st, why);
-	if (tencent_phone_norm(mobile, phone) == -1)
+	if (plug_phone_norm(mobile, phone) == -1)
 		snprintf(phone, sizeof(phone), "?");
 	snprintf(sids, sizeof(sids), "%s", sid);
-	tencent_scrub(sids);
+	plug_scrub(sids);
 	t->host->log(t->chan, rc == 0 ? SZ_LOG_DEBUG : SZ_LOG_INFO,
 	    "sms_tencent: report %s to %s: %s%s", sids,
-	    tencent_mask(phone, m), why + 9, rc == 0 ? "" :
+	    plug_mask(phone, m), why + 9, rc == 0 ? "" :
 	    " (no such delivery)");
 }
 
@@ -136,15 +136,15 @@ tencent_reply(struct tencent *t, json_t *e)
 	text = tencent_str(e, "text", 1, &bad);
 	nc = tencent_str(e, "nationcode", 0, &bad);
 	if ((nc != NULL && *nc != '\0' && strcmp(nc, "86") != 0) ||
-	    tencent_phone_norm(mobile, phone) == -1) {
+	    plug_phone_norm(mobile, phone) == -1) {
 		t->host->log(t->chan, SZ_LOG_WARN, "sms_tencent: reply from "
 		    "%s, not a mainland mobile number: dropped",
-		    tencent_mask(mobile, m));
+		    plug_mask(mobile, m));
 		return;
 	}
 	rc = t->host->reply(t->chan, phone, text);
 	t->host->log(t->chan, SZ_LOG_INFO, "sms_tencent: reply from %s, %zu "
-	    "bytes%s", tencent_mask(phone, m), strlen(text),
+	    "bytes%s", plug_mask(phone, m), strlen(text),
 	    rc == 0 ? "" : " (not taken)");
 }
 

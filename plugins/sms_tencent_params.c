@@ -133,19 +133,19 @@ fail:
 
 void
 tencent_param_expand(const char *spec, const struct tfields *f,
-    struct tbuf *b)
+    struct pbuf *b)
 {
 	const char *p, *close, *v;
 
-	tbuf_add(b, "", 0);
+	pbuf_add(b, "", 0);
 	for (p = spec; *p != '\0'; p++) {
 		if (*p != '{' || (close = strchr(p, '}')) == NULL ||
 		    (v = tencent_field(f, p + 1, (size_t)(close - p - 1))) ==
 		    NULL) {
-			tbuf_add(b, p, 1);
+			pbuf_add(b, p, 1);
 			continue;
 		}
-		tbuf_str(b, v);
+		pbuf_str(b, v);
 		p = close;
 	}
 }

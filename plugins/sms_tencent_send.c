@@ -78,7 +78,7 @@ tencent_params_of(const struct tencent *t, const struct sz_msg *m,
     json_t **out)
 {
 	struct tfields f;
-	struct tbuf b = { 0 };
+	struct pbuf b = { 0 };
 	void *doc;
 	json_t *arr;
 	int oom = 0;
@@ -94,7 +94,7 @@ tencent_params_of(const struct tencent *t, const struct sz_msg *m,
 	for (size_t i = 0; !oom && i < t->n_params; i++) {
 		b.len = 0;
 		if (i == 0 && f.drill)
-			tbuf_str(&b, TENCENT_DRILL_MARK);
+			pbuf_str(&b, TENCENT_DRILL_MARK);
 		tencent_param_expand(t->params[i], &f, &b);
 		if (i == 0 && f.drill && b.len >= 2 *
 		    strlen(TENCENT_DRILL_MARK) && strncmp(b.p +
@@ -123,7 +123,7 @@ tencent_prepare(const struct tencent *t, const struct sz_msg *const *msgs,
 		const struct sz_msg *m = msgs[i];
 
 		if (m->phone == NULL ||
-		    tencent_phone_norm(m->phone, p[i].phone) == -1) {
+		    plug_phone_norm(m->phone, p[i].phone) == -1) {
 			p[i].verdict = TV_BADPHONE;
 			continue;
 		}
