@@ -6,6 +6,7 @@
 #define SANZHANG_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "acktoken.h"
@@ -20,7 +21,9 @@ struct httpd;
 struct store_backend;
 
 struct daemon {
-	struct config		*cfg;
+	struct config		*cfg;		/* the one in effect (loop thread) */
+	struct config		**retired;	/* replaced by reloads, kept */
+	size_t			 n_retired;
 	struct event_base	*base;
 	const struct store_backend *store_be;
 	struct dbq		*writer;	/* the one writer thread */

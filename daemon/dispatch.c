@@ -302,13 +302,13 @@ dp_template_of(const struct config *cfg, int kind)
 
 /* Render a job's message for its channel (j->chan); -1 and err if not. */
 int
-dp_job_render(const struct dispatch *dp, struct job *j,
-    const struct cached_alert *a, char *err, size_t errlen)
+dp_job_render(const struct dispatch *dp, const struct config *cfg,
+    struct job *j, const struct cached_alert *a, char *err, size_t errlen)
 {
 	struct compose_in in = {
 		.row = j->row, .alert = &a->b,
-		.tmpl = dp_template_of(dp->d->cfg, a->b.kind),
-		.public_url = dp->d->cfg->public_url, .key = &dp->d->ackkey,
+		.tmpl = dp_template_of(cfg, a->b.kind),
+		.public_url = cfg->public_url, .key = &dp->d->ackkey,
 		.target_key = j->chan->plugin->name,
 	};
 
@@ -321,7 +321,8 @@ job_compose(struct dispatch *dp, struct job *j, const struct cached_alert *a)
 {
 	char err[256];
 
-	if (j->msg.text != NULL || dp_job_render(dp, j, a, err, sizeof(err)) == 0)
+	if (j->msg.text != NULL || dp_job_render(dp, dp->d->cfg, j, a, err,
+	    sizeof(err)) == 0)
 		return 0;
 	job_settle(dp, j, SZ_FAILED, NULL, 0, err);
 	return -1;

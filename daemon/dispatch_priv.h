@@ -60,6 +60,7 @@ struct cached_alert {
 /* One page read, and its messages rendered, by a reader thread. */
 struct page {
 	struct dispatch		*dp;
+	const struct config	*cfg;	/* in effect when asked for (reloads) */
 	struct dlv_cursor	 after;
 	int64_t			 now;
 	struct job		**jobs;
@@ -108,9 +109,12 @@ void dp_job_free(struct dispatch *dp, struct job *j);
 void dp_alert_remember(struct dispatch *dp, struct cached_alert *a);
 /* Prepare a READY job; false when it was settled or dropped instead. */
 bool dp_job_prepare(struct dispatch *dp, struct job *j);
-/* Render a job's message for its channel (j->chan); -1 and err if not. */
-int dp_job_render(const struct dispatch *dp, struct job *j,
-    const struct cached_alert *a, char *err, size_t errlen);
+/*
+ * Render a job's message for its channel (j->chan) with cfg's templates;
+ * -1 and err if not.
+ */
+int dp_job_render(const struct dispatch *dp, const struct config *cfg,
+    struct job *j, const struct cached_alert *a, char *err, size_t errlen);
 /* Hand the settled outcomes to the writer. */
 void dp_flush_outcomes(struct dispatch *dp);
 /* Read the next page of due deliveries when the send queue runs low. */

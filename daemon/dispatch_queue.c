@@ -44,8 +44,10 @@ page_row(struct dlv_row *r, void *arg)
 
 /*
  * Reader thread: render a page's messages here, off the loop.  Only what
- * never changes after start is touched (config, key, channel set); a job
- * that cannot be rendered here is rendered, or failed, on the loop.
+ * does not change under it is touched: the configuration in effect when
+ * the page was asked for (a reload keeps it alive), the key, the channel
+ * set.  A job that cannot be rendered here is rendered, or failed, on the
+ * loop.
  */
 static void
 page_compose(struct page *pg)
@@ -63,7 +65,7 @@ page_compose(struct page *pg)
 		if (a == NULL || !a->b.active ||
 		    (j->chan = chan_find(&dp->chans, j->row->channel)) == NULL)
 			continue;
-		if (dp_job_render(dp, j, a, err, sizeof(err)) != 0)
+		if (dp_job_render(dp, pg->cfg, j, a, err, sizeof(err)) != 0)
 			composed_free(&j->msg);
 	}
 }
@@ -158,6 +160,7 @@ dp_fetch(struct dispatch *dp, bool woken)
 	if ((pg = calloc(1, sizeof(*pg))) == NULL)
 		return;
 	pg->dp = dp;
+	pg->cfg = dp->d->cfg;
 	pg->after = dp->cursor;
 	pg->now = now;
 	dp->fetching = true;

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "notify.h"
 #include "pidfile.h"
+#include "reload.h"
 #include "store.h"
 
 #include <curl/curl.h>
@@ -96,19 +97,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	struct daemon *d = arg;
-	char err[512];
-	struct config *cfg;
-
-	notify_reloading();
-	/* Applying a new config on the fly is not supported yet: check only. */
-	if ((cfg = config_load(d->cfg->file, err, sizeof(err))) == NULL)
-		log_warnx("SIGHUP: %s (keeping the running configuration)", err);
-	else
-		log_warnx("SIGHUP: %s is valid, but this version applies "
-		    "configuration changes only on restart", d->cfg->file);
-	config_free(cfg);
-	notify_ready();
+	reload_run(arg);
 }
 
 static void
@@ -313,6 +302,7 @@ main(int argc, char *argv[])
 	curl_global_cleanup();
 	log_info("sanzhangd stopped");
 	pidfile_release(pidfd, d.cfg->state_dir);
+	reload_free(&d);
 	config_free(d.cfg);
 	return 0;
 }
