@@ -33,7 +33,8 @@ enum ctl_exit {
 #define CTL_VERSION	"0.1.0"
 #endif
 
-#define CTL_DEFAULT_SOCKET	"/run/sanzhang/control.sock"
+/* The daemon's default control_socket (configure --runstatedir). */
+#define CTL_DEFAULT_SOCKET	RUNSTATEDIR "/sanzhang/control.sock"
 #define CTL_DEFAULT_TIMEOUT	300	/* seconds; a 100 MB import is slow */
 
 /* Where and how to reach the daemon (the global options). */

@@ -11,6 +11,7 @@ PKGS="
   python3 python3-pytest
   kannel kannel-extras
   chromium fonts-noto-cjk
+  prometheus prometheus-alertmanager mandoc
 "
 
 if [ "$(id -u)" -ne 0 ]; then

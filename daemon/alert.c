@@ -138,3 +138,13 @@ alert_now_ms(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int64_t
+ack_first_ms(const struct ack_info *info, const struct ack_in *in,
+    enum ack_result result)
+{
+	if (result != ACK_RECORDED || info->acked_at != in->now ||
+	    info->created_at <= 0 || in->now < info->created_at)
+		return -1;
+	return in->now - info->created_at;
+}

@@ -197,6 +197,12 @@ void ack_info_free(struct ack_info *a);
 bool ack_needs_help(const char *label);
 /* The number of options in a responses JSON array (at least 1). */
 int ack_n_responses(const char *responses_json);
+/*
+ * After store_ack_record: milliseconds from the alert's start to this
+ * answer when it was the recipient's first, else -1 (for the metrics).
+ */
+int64_t ack_first_ms(const struct ack_info *info, const struct ack_in *in,
+    enum ack_result result);
 
 /* What creating it did. */
 struct alert_created {

@@ -18,6 +18,7 @@
 #include "escalate.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "roster.h"
 #include "store.h"
 
@@ -267,10 +268,13 @@ ack_done(int rc, void *arg)
 		http_reply_error(q->rq, 400, "bad_response", "response must "
 		    "be 1 to %d", ack_n_responses(q->info.responses));
 	else if (q->post) {
-		if (q->result == ACK_RECORDED)
+		if (q->result == ACK_RECORDED) {
 			log_info("ack: recipient %lld of alert %lld answered %d "
 			    "by link", (long long)q->in.rcpt_id,
 			    (long long)q->info.alert_id, q->in.response);
+			metrics_ack("link", ack_first_ms(&q->info, &q->in,
+			    q->result));
+		}
 		ack_answered(q);
 	} else
 		ack_show(q, q->thanks && q->info.state == RCPT_ACKED);

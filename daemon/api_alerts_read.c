@@ -14,6 +14,7 @@
 #include "escalate.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "report.h"
 #include "roster.h"
 #include "store.h"
@@ -43,6 +44,7 @@ struct alert_q {
 	char		 via[80];
 	struct ack_in	 ack;
 	enum ack_result	 ack_result;
+	int64_t		 ack_first_ms;	/* OP_ACK: for the metrics */
 	bool		 no_phone;	/* OP_ACK: not a recipient */
 	enum report_format format;	/* OP_REPORT */
 	struct evbuffer	*page;		/* OP_REPORT as CSV or HTML */
@@ -107,6 +109,8 @@ alert_ack_audited(struct store *st, struct alert_q *q)
 	if (rc != STORE_OK)
 		return rc;
 	rc = store_ack_record(st, &q->ack, &q->ack_result, &info);
+	if (rc == STORE_OK)
+		q->ack_first_ms = ack_first_ms(&info, &q->ack, q->ack_result);
 	ack_info_free(&info);
 	if (rc != STORE_OK || q->ack_result != ACK_RECORDED)
 		return rc == STORE_NOTFOUND ? STORE_ERROR : rc;
@@ -182,9 +186,11 @@ alert_ack_reply(struct alert_q *q, const char *code)
 		http_reply_error(q->rq, 400, "bad_request", "alert %s has no "
 		    "response %d", code, q->ack.response);
 	else {
-		if (q->ack_result == ACK_RECORDED)
+		if (q->ack_result == ACK_RECORDED) {
 			log_info("alert: %s: %s answered %d, recorded by %s",
 			    code, masked, q->ack.response, q->rq->who.name);
+			metrics_ack("operator", q->ack_first_ms);
+		}
 		http_reply_json(q->rq, 200, json_pack("{s:I,s:s,s:s,s:i,s:s}",
 		    "id", (json_int_t)q->id, "code", code, "phone", masked,
 		    "response", q->ack.response, "result",

@@ -15,6 +15,7 @@
 #include "escalate.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "reply.h"
 #include "store.h"
 
@@ -76,6 +77,7 @@ struct inbound_reply {
 	struct reply_req	 req;
 	struct reply_decision	 d;
 	enum ack_result		 result;
+	int64_t			 first_ms;	/* for the metrics */
 	char			*say;		/* texted back, or NULL */
 	const struct esc_ctx	*routes;	/* for a needs-help note */
 };
@@ -107,6 +109,8 @@ inbound_reply_run(struct store *st, void *arg)
 		.routes = ir->routes,
 	};
 	rc = store_ack_record(st, &in, &ir->result, &info);
+	if (rc == STORE_OK)
+		ir->first_ms = ack_first_ms(&info, &in, ir->result);
 	ack_info_free(&info);
 	return rc;
 }
@@ -124,6 +128,8 @@ inbound_reply_done(int rc, void *arg)
 		ir->out.status = 503;	/* the gateway may try again */
 		ir->out.body[0] = '\0';
 	} else if (ir->d.verdict == REPLY_ACK) {
+		if (ir->result == ACK_RECORDED)
+			metrics_ack("sms", ir->first_ms);
 		alert_code(ir->cands[ir->d.chosen].alert_id, code);
 		log_info("ack: %s answered %s with %d by SMS%s", masked, code,
 		    ir->d.option, ir->result == ACK_RECORDED ? "" :

@@ -84,7 +84,10 @@ host_log(struct sz_chan *c, enum sz_log_level level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	switch (level) {
-	case SZ_LOG_ERROR: log_error("channel %s: %s", c->cfg->name, msg); break;
+	case SZ_LOG_ERROR:
+		c->n_errors++;
+		log_error("channel %s: %s", c->cfg->name, msg);
+		break;
 	case SZ_LOG_WARN: log_warnx("channel %s: %s", c->cfg->name, msg); break;
 	case SZ_LOG_INFO: log_info("channel %s: %s", c->cfg->name, msg); break;
 	default: log_debug("channel %s: %s", c->cfg->name, msg); break;
@@ -167,6 +170,10 @@ host_receipt(struct sz_chan *c, const char *id, bool by_provider,
 {
 	if (state == SZ_RECEIPT_ACCEPTED)
 		return 0;
+	if (state == SZ_RECEIPT_DELIVERED)
+		c->n_delivered++;
+	else
+		c->n_undelivered++;
 	return dispatch_receipt(c->dp, c, id, by_provider,
 	    state == SZ_RECEIPT_DELIVERED, why);
 }
@@ -245,9 +252,13 @@ chan_open_one(struct sz_chan *c, struct chan_set *cs, char *err, size_t errlen)
 	const struct plugin_mod *m;
 	char perr[256] = "";
 
-	m = plugin_get(&cs->plugins, cfg->plugin_dir, c->cfg->plugin, err, errlen);
-	if (m == NULL)
+	m = plugin_get(&cs->plugins, cfg->plugin_dir, c->cfg->plugin, perr,
+	    sizeof(perr));
+	if (m == NULL) {
+		snprintf(err, errlen, "%s:%d: channel '%s': %s", cfg->file,
+		    c->cfg->line, c->cfg->name, perr);
 		return -1;
+	}
 	if (plugin_check_settings(m->p, c->cfg, cfg->file, err, errlen) != 0)
 		return -1;
 	c->plugin = m->p;
@@ -300,6 +311,18 @@ chan_open_all(struct chan_set *cs, struct daemon *d, struct dispatch *dp,
 			return -1;
 		}
 	}
+	return 0;
+}
+
+int
+chan_check_all(const struct config *cfg, char *err, size_t errlen)
+{
+	struct daemon d = { .cfg = (struct config *)cfg };
+	struct chan_set cs;
+
+	if (chan_open_all(&cs, &d, NULL, err, errlen) != 0)
+		return -1;
+	chan_close_all(&cs);
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "plugin.h"
 
 struct cfg_channel;
+struct config;
 struct daemon;
 struct dispatch;
 
@@ -42,6 +43,10 @@ struct sz_chan {
 	uint64_t			 n_accepted;
 	uint64_t			 n_retried;
 	uint64_t			 n_failed;
+	uint64_t			 n_delivered;	/* receipts */
+	uint64_t			 n_undelivered;
+	uint64_t			 n_errors;	/* send() refused, errors
+							 * the plugin logged */
 };
 
 /* All channels of the running config. */
@@ -58,6 +63,11 @@ struct chan_set {
 int chan_open_all(struct chan_set *cs, struct daemon *d, struct dispatch *dp,
     char *err, size_t errlen);
 void chan_close_all(struct chan_set *cs);
+/*
+ * For sanzhangd -t: load, check and open every channel of cfg, then close
+ * them again (plugins do no I/O when opened).  -1 and err as above.
+ */
+int chan_check_all(const struct config *cfg, char *err, size_t errlen);
 struct sz_chan *chan_find(struct chan_set *cs, const char *name);
 
 /* Refill the token bucket; how many messages one more request may carry

@@ -428,6 +428,7 @@ send_batch(struct dispatch *dp, struct job *j, unsigned budget)
 	chan_spend(c, n);
 	c->n_messages += n;
 	if (c->plugin->send(c->state, c, ptrs, n) != 0) {
+		c->n_errors++;
 		for (unsigned i = 0; i < n; i++)
 			if (batch[i]->st == JOB_SENDING)
 				job_settle(dp, batch[i], SZ_RETRY, NULL, 0,

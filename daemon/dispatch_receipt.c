@@ -52,13 +52,15 @@ receipt_done(int rc, void *arg)
 {
 	struct receipt *r = arg;
 	struct timeval tv = { 0, RECEIPT_RETRY_MS * 1000 };
+	char id[48];
 
 	if (rc == STORE_NOTFOUND && ++r->tries < RECEIPT_TRIES &&
 	    !r->dp->stopping && event_base_once(r->dp->d->base, -1, EV_TIMEOUT,
 	    receipt_again, r, &tv) == 0)
 		return;
 	if (rc == STORE_NOTFOUND)
-		log_info("dispatch: receipt for unknown delivery %.40s", r->id);
+		log_info("dispatch: receipt for unknown delivery %s",
+		    log_id(r->id, id, sizeof(id)));
 	else if (rc != STORE_OK)
 		log_warnx("dispatch: could not record a receipt");
 	r->dp->receipts--;
@@ -82,6 +84,7 @@ dispatch_receipt(struct dispatch *dp, struct sz_chan *c, const char *id,
     bool by_provider, bool delivered, const char *why)
 {
 	struct receipt *r = calloc(1, sizeof(*r));
+	char shown[48];
 
 	if (r == NULL || strlen(id) >= sizeof(r->id)) {
 		free(r);
@@ -93,8 +96,9 @@ dispatch_receipt(struct dispatch *dp, struct sz_chan *c, const char *id,
 	r->by_provider = by_provider;
 	r->delivered = delivered;
 	if (!delivered)
-		log_info("channel %s: delivery %.40s failed: %s", c->cfg->name,
-		    id, why ? why : "no reason given");
+		log_info("channel %s: delivery %s failed: %s", c->cfg->name,
+		    log_id(id, shown, sizeof(shown)), why ? why :
+		    "no reason given");
 	receipt_submit(r);
 	return 0;
 }

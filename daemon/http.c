@@ -6,6 +6,7 @@
 #include "daemon.h"
 #include "dbq.h"
 #include "log.h"
+#include "metrics.h"
 #include "roster.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@ struct route {
 
 static const struct route http_routes[] = {
 	{ "/healthz", false, EVHTTP_REQ_GET, HTTP_ROLE_NONE, api_health },
+	{ "/metrics", false, EVHTTP_REQ_GET, TOKEN_VIEWER, api_metrics },
 	{ "/v1/roster", false, EVHTTP_REQ_GET, TOKEN_VIEWER, api_roster_export },
 	{ "/v1/roster", false, EVHTTP_REQ_POST, TOKEN_ADMIN, api_roster_import },
 	{ "/v1/roster.csv", false, EVHTTP_REQ_GET, TOKEN_VIEWER, api_roster_export },
@@ -108,6 +110,7 @@ http_common_headers(struct req *rq, const char *content_type)
 static void
 http_log_answer(struct req *rq, int code)
 {
+	metrics_http(rq->route, evhttp_request_get_command(rq->r), code);
 	/* The route, not the path: paths will carry acknowledgement tokens. */
 	if (code >= 500)
 		log_warnx("http: %s %s -> %d", rq->who.name ? rq->who.name : "-",

@@ -161,3 +161,27 @@ log_phone(const char *phone, char *out, size_t outlen)
 	snprintf(out, outlen, "%.3s****%s", phone, phone + n - 4);
 	return out;
 }
+
+char *
+log_id(const char *id, char *out, size_t outlen)
+{
+	size_t i = 0, o = 0, run;
+
+	if (outlen == 0)
+		return out;
+	/* Runs are measured in the whole id, so a cut one is masked too. */
+	while (id[i] != '\0' && o + 1 < outlen) {
+		for (run = 0; id[i + run] >= '0' && id[i + run] <= '9'; run++)
+			;
+		if (run == 0) {
+			out[o++] = id[i++];
+			continue;
+		}
+		for (size_t j = 0; j < run && o + 1 < outlen; j++)
+			out[o++] = run >= 7 && j >= 3 && j < run - 4 ? '*' :
+			    id[i + j];
+		i += run;
+	}
+	out[o] = '\0';
+	return out;
+}

@@ -46,5 +46,11 @@ __attribute__((noreturn)) void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2);
  * 11-digit numbers the roster stores) and returns out.
  */
 char *log_phone(const char *phone, char *out, size_t outlen);
+/*
+ * An id from a gateway for a log line (at most outlen - 1 bytes of it):
+ * any run of 7 or more digits, which may be a phone number (Kannel's
+ * provider ids carry one), keeps only its first 3 and last 4.
+ */
+char *log_id(const char *id, char *out, size_t outlen);
 
 #endif

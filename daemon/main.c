@@ -1,6 +1,7 @@
 /*
  * main.c - sanzhangd: flags, start-up, the event loop, and a clean stop.
  */
+#include "chan.h"
 #include "config.h"
 #include "daemon.h"
 #include "dbq.h"
@@ -280,6 +281,13 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (check) {
+		/* The plugins' own settings too, as a start would check them. */
+		log_set_level(LOG_LEVEL_WARN);
+		if (chan_check_all(d.cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "sanzhangd: %s\n", err);
+			config_free(d.cfg);
+			return 1;
+		}
 		printf("sanzhangd: configuration %s is valid\n", file);
 		config_free(d.cfg);
 		return 0;

@@ -96,6 +96,8 @@ reload_compatible(const struct config *cur, const struct config *next,
 		what = "listen";
 	else if (!str_eq(cur->control_socket, next->control_socket))
 		what = "control_socket";
+	else if (!str_eq(cur->public_url, next->public_url))
+		what = "public_url";	/* in the channels' callback URLs */
 	else if (cur->max_body != next->max_body)
 		what = "max_body";
 	else if (cur->http_timeout != next->http_timeout)

@@ -1,11 +1,12 @@
 /*
  * reload.h - SIGHUP: read the configuration again and switch to it.
  *
- * Tokens, templates, escalation policies, routing, quiet hours, the log
- * level and public_url take effect at once, for the next request, message
+ * Tokens, templates, escalation policies, routing, quiet hours and the
+ * log level take effect at once, for the next request, message
  * or escalation step; what is already under way finishes as it began.
  * What is bound at start (state_dir, plugin_dir, listen, control_socket,
- * max_body, http_timeout, and the channels and their plugins) cannot
+ * public_url, which is in the channels' callback URLs, max_body,
+ * http_timeout, and the channels and their plugins) cannot
  * change this way: a configuration that changes any of it is refused,
  * naming what, and the running one stays, as it does for a broken file.
  */

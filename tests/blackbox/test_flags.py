@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from conftest import START_TIMEOUT, config_text, free_port, run_daemon
+from conftest import (PLUGIN_DIR, START_TIMEOUT, config_text, free_port,
+                      run_daemon)
 
 
 def write(path, lines):
@@ -118,6 +119,28 @@ def test_check_bad_quiet_hours_names_line(tmp, value):
     rc, out, err = run_daemon(["-t", "-c", conf])
     assert rc != 0
     assert "%s:5:" % conf in err and "quiet_hours" in err, err
+
+
+@pytest.mark.parametrize("channel,why", [
+    ('{ name = "x"; plugin = "nosuch"; }', "nosuch"),
+    ('{ name = "x"; plugin = "webhook"; url = "http://127.0.0.1:9/h"; }',
+     "secret"),
+    ('{ name = "x"; plugin = "webhook"; url = "http://127.0.0.1:9/h"; '
+     'secret = "whsec_c2VjcmV0c2VjcmV0c2VjcmV0"; colour = "red"; }',
+     "colour"),
+])
+def test_check_loads_the_plugins(tmp, channel, why):
+    """-t (ExecStartPre) refuses what only a plugin can see, as a start would."""
+    conf = write(os.path.join(tmp, "plug.conf"), base_lines(tmp) + [
+        'plugin_dir = "%s";' % PLUGIN_DIR,				# 5
+        "channels = (",							# 6
+        "  " + channel,							# 7
+        ");",
+    ])
+    rc, out, err = run_daemon(["-t", "-c", conf])
+    assert rc != 0, (out, err)
+    assert "%s:7:" % conf in err and why in err, err
+    assert "valid" not in out, out
 
 
 def test_bad_config_refuses_to_start(tmp):
