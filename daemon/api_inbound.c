@@ -65,114 +65,161 @@ inbound_answer(struct req *rq, const struct sz_inbound_answer *out)
 
 /* ---- SMS replies --------------------------------------------------------- */
 
-/* One reply on its way through the writer. */
-struct inbound_reply {
-	struct req		*rq;
-	struct sz_inbound_answer out;
+/* One reply of a callback. */
+struct inbound_one {
 	char			*phone;
 	char			*text;
-	char			 chan[48];
 	struct reply_cand	*cands;
 	size_t			 n_cands;
 	struct reply_req	 req;
 	struct reply_decision	 d;
 	enum ack_result		 result;
 	int64_t			 first_ms;	/* for the metrics */
-	char			*say;		/* texted back, or NULL */
+	char			*say;		/* how to answer, or NULL */
+};
+
+/* The replies of one callback on their way through the writer. */
+struct inbound_reply {
+	struct req		*rq;
+	struct sz_inbound_answer out;
+	char			 chan[48];
+	struct inbound_one	*v;
+	size_t			 n;
 	const struct esc_ctx	*routes;	/* for a needs-help note */
 };
 
 /* Writer: the phone's open alerts, the choice, and the answer recorded. */
 static int
-inbound_reply_run(struct store *st, void *arg)
+inbound_one_run(struct store *st, struct inbound_one *o,
+    const struct esc_ctx *routes)
 {
-	struct inbound_reply *ir = arg;
 	struct ack_info info;
 	struct ack_in in;
 	int rc;
 
-	if (reply_parse(ir->text, &ir->req) != 0) {
-		ir->d.verdict = REPLY_UNRECOGNIZED;
+	if (reply_parse(o->text, &o->req) != 0) {
+		o->d.verdict = REPLY_UNRECOGNIZED;
 		return STORE_OK;
 	}
-	if ((rc = store_reply_cands(st, ir->phone, alert_now_ms(),
-	    &ir->cands, &ir->n_cands)) != STORE_OK)
+	if ((rc = store_reply_cands(st, o->phone, alert_now_ms(),
+	    &o->cands, &o->n_cands)) != STORE_OK)
 		return rc;
-	reply_decide(&ir->req, ir->cands, ir->n_cands, &ir->d);
-	if (ir->d.verdict != REPLY_ACK) {
-		ir->say = reply_text(&ir->d, &ir->req, ir->cands, ir->n_cands);
+	reply_decide(&o->req, o->cands, o->n_cands, &o->d);
+	if (o->d.verdict != REPLY_ACK) {
+		o->say = reply_text(&o->d, &o->req, o->cands, o->n_cands);
 		return STORE_OK;
 	}
 	in = (struct ack_in){
-		.rcpt_id = ir->cands[ir->d.chosen].rcpt_id,
-		.response = ir->d.option, .via = "sms", .now = alert_now_ms(),
-		.routes = ir->routes,
+		.rcpt_id = o->cands[o->d.chosen].rcpt_id,
+		.response = o->d.option, .via = "sms", .now = alert_now_ms(),
+		.routes = routes,
 	};
-	rc = store_ack_record(st, &in, &ir->result, &info);
+	rc = store_ack_record(st, &in, &o->result, &info);
 	if (rc == STORE_OK)
-		ir->first_ms = ack_first_ms(&info, &in, ir->result);
+		o->first_ms = ack_first_ms(&info, &in, o->result);
 	ack_info_free(&info);
 	return rc;
+}
+
+/* Writer: every reply of the callback, all or none (the gateway retries). */
+static int
+inbound_reply_run(struct store *st, void *arg)
+{
+	struct inbound_reply *ir = arg;
+	int rc = STORE_OK;
+
+	for (size_t i = 0; i < ir->n && rc == STORE_OK; i++)
+		rc = inbound_one_run(st, &ir->v[i], ir->routes);
+	return rc;
+}
+
+static void
+inbound_one_log(const struct inbound_reply *ir, const struct inbound_one *o)
+{
+	char masked[16], code[16];
+
+	log_phone(o->phone, masked, sizeof(masked));
+	if (o->d.verdict == REPLY_ACK) {
+		if (o->result == ACK_RECORDED)
+			metrics_ack("sms", o->first_ms);
+		alert_code(o->cands[o->d.chosen].alert_id, code);
+		log_info("ack: %s answered %s with %d by SMS%s", masked, code,
+		    o->d.option, o->result == ACK_RECORDED ? "" :
+		    o->result == ACK_SAME ? " (already recorded)" :
+		    " (not taken: the alert is closed)");
+	} else
+		log_info("inbound: channel %s: reply from %s not taken as an "
+		    "answer (%s)%s", ir->chan, masked,
+		    o->d.verdict == REPLY_NONE_OPEN ? "no open alert" :
+		    o->d.verdict == REPLY_NO_SUCH_CODE ? "no such code" :
+		    o->d.verdict == REPLY_AMBIGUOUS ? "several open alerts" :
+		    "not an answer", o->say && ir->out.text_back && ir->n == 1 ?
+		    "; told how to answer" : "");
+}
+
+static void
+inbound_reply_free(struct inbound_reply *ir)
+{
+	for (size_t i = 0; i < ir->n; i++) {
+		reply_cands_free(ir->v[i].cands, ir->v[i].n_cands);
+		free(ir->v[i].phone);
+		free(ir->v[i].text);
+		free(ir->v[i].say);
+	}
+	free(ir->v);
+	free(ir);
 }
 
 static void
 inbound_reply_done(int rc, void *arg)
 {
 	struct inbound_reply *ir = arg;
-	char masked[16], code[16];
 
-	log_phone(ir->phone, masked, sizeof(masked));
 	if (rc != STORE_OK) {
-		log_warnx("inbound: channel %s: the reply from %s could not be "
-		    "recorded", ir->chan, masked);
+		log_warnx("inbound: channel %s: %zu %s could not be recorded",
+		    ir->chan, ir->n, ir->n == 1 ? "reply" : "replies");
 		ir->out.status = 503;	/* the gateway may try again */
 		ir->out.body[0] = '\0';
-	} else if (ir->d.verdict == REPLY_ACK) {
-		if (ir->result == ACK_RECORDED)
-			metrics_ack("sms", ir->first_ms);
-		alert_code(ir->cands[ir->d.chosen].alert_id, code);
-		log_info("ack: %s answered %s with %d by SMS%s", masked, code,
-		    ir->d.option, ir->result == ACK_RECORDED ? "" :
-		    ir->result == ACK_SAME ? " (already recorded)" :
-		    " (not taken: the alert is closed)");
-	} else {
-		log_info("inbound: channel %s: reply from %s not taken as an "
-		    "answer (%s)%s", ir->chan, masked,
-		    ir->d.verdict == REPLY_NONE_OPEN ? "no open alert" :
-		    ir->d.verdict == REPLY_NO_SUCH_CODE ? "no such code" :
-		    ir->d.verdict == REPLY_AMBIGUOUS ? "several open alerts" :
-		    "not an answer", ir->say ? "; told how to answer" : "");
-	}
-	if (rc == STORE_OK && ir->out.text_back && ir->say != NULL)
-		snprintf(ir->out.body, sizeof(ir->out.body), "%s", ir->say);
+	} else
+		for (size_t i = 0; i < ir->n; i++)
+			inbound_one_log(ir, &ir->v[i]);
+	/* Texting back answers one phone: only for a callback of one reply. */
+	if (rc == STORE_OK && ir->out.text_back && ir->n == 1 &&
+	    ir->v[0].say != NULL)
+		snprintf(ir->out.body, sizeof(ir->out.body), "%s", ir->v[0].say);
 	inbound_answer(ir->rq, &ir->out);
-	reply_cands_free(ir->cands, ir->n_cands);
-	free(ir->phone);
-	free(ir->text);
-	free(ir->say);
-	free(ir);
+	inbound_reply_free(ir);
 }
 
-/* Take the reply the plugin reported and answer once it is recorded. */
+/* Take the replies the plugin reported and answer once they are recorded. */
 static void
 inbound_reply(struct req *rq, struct sz_chan *c,
     const struct sz_inbound_answer *out)
 {
 	struct inbound_reply *ir = calloc(1, sizeof(*ir));
+	struct inbound_one *v = calloc(c->n_replies, sizeof(*v));
 
-	if (ir == NULL) {
-		free(c->reply_phone);
-		free(c->reply_text);
-		c->reply_phone = c->reply_text = NULL;
+	if (ir == NULL || v == NULL) {
+		free(ir);
+		free(v);
+		chan_replies_free(c->replies, c->n_replies);
+		c->replies = NULL;
+		c->n_replies = 0;
 		http_reply_error(rq, 503, "unavailable", "out of memory");
 		return;
 	}
 	ir->rq = rq;
 	ir->out = *out;
 	ir->routes = escalate_routes(rq->d->escalate);
-	ir->phone = c->reply_phone;
-	ir->text = c->reply_text;
-	c->reply_phone = c->reply_text = NULL;
+	for (size_t i = 0; i < c->n_replies; i++) {
+		v[i].phone = c->replies[i].phone;
+		v[i].text = c->replies[i].text;
+	}
+	ir->v = v;
+	ir->n = c->n_replies;
+	free(c->replies);
+	c->replies = NULL;
+	c->n_replies = 0;
 	snprintf(ir->chan, sizeof(ir->chan), "%s", c->cfg->name);
 	/* An answer is on disk before the gateway hears 200. */
 	if (dbq_submit(rq->d->writer, inbound_reply_run, inbound_reply_done,
@@ -180,9 +227,7 @@ inbound_reply(struct req *rq, struct sz_chan *c,
 		ir->out.status = 503;
 		ir->out.body[0] = '\0';
 		inbound_answer(rq, &ir->out);
-		free(ir->phone);
-		free(ir->text);
-		free(ir);
+		inbound_reply_free(ir);
 	}
 }
 
@@ -256,7 +301,7 @@ api_inbound(struct req *rq)
 	out.body[sizeof(out.body) - 1] = '\0';
 	out.content_type[sizeof(out.content_type) - 1] = '\0';
 	out.header[sizeof(out.header) - 1] = '\0';
-	if (c->reply_phone != NULL)
+	if (c->n_replies > 0)
 		inbound_reply(rq, c, &out);	/* answers when recorded */
 	else
 		inbound_answer(rq, &out);

@@ -181,22 +181,38 @@ host_receipt(struct sz_chan *c, const char *id, bool by_provider,
 static int
 host_reply(struct sz_chan *c, const char *phone, const char *text)
 {
+	struct chan_reply *v, r;
 	char masked[16];
 
-	/* Kept for api_inbound(), which reads it once inbound() returns. */
-	if (c->reply_phone != NULL) {
-		log_warnx("channel %s: a second reply in one callback from %s "
-		    "dropped", c->cfg->name, log_phone(phone, masked,
-		    sizeof(masked)));
+	/* Kept for api_inbound(), which takes them once inbound() returns. */
+	if (c->n_replies >= CHAN_MAX_REPLIES) {
+		log_warnx("channel %s: more than %d replies in one callback: "
+		    "the one from %s refused", c->cfg->name, CHAN_MAX_REPLIES,
+		    log_phone(phone, masked, sizeof(masked)));
 		return -1;
 	}
-	if ((c->reply_phone = strdup(phone)) == NULL ||
-	    (c->reply_text = strdup(text)) == NULL) {
-		free(c->reply_phone);
-		c->reply_phone = NULL;
+	if ((v = realloc(c->replies, (c->n_replies + 1) * sizeof(*v))) == NULL)
+		return -1;
+	c->replies = v;
+	r.phone = strdup(phone);
+	r.text = strdup(text);
+	if (r.phone == NULL || r.text == NULL) {
+		free(r.phone);
+		free(r.text);
 		return -1;
 	}
+	c->replies[c->n_replies++] = r;
 	return 0;
+}
+
+void
+chan_replies_free(struct chan_reply *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].phone);
+		free(v[i].text);
+	}
+	free(v);
 }
 
 /*
@@ -332,8 +348,7 @@ chan_close_all(struct chan_set *cs)
 	for (size_t i = 0; i < cs->n; i++) {
 		if (cs->v[i].plugin != NULL && cs->v[i].plugin->close != NULL)
 			cs->v[i].plugin->close(cs->v[i].state);
-		free(cs->v[i].reply_phone);
-		free(cs->v[i].reply_text);
+		chan_replies_free(cs->v[i].replies, cs->v[i].n_replies);
 	}
 	free(cs->v);
 	cs->v = NULL;

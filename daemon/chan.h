@@ -20,6 +20,14 @@ struct config;
 struct daemon;
 struct dispatch;
 
+/* Most SMS replies one inbound callback may carry (a gateway's batch). */
+#define CHAN_MAX_REPLIES	100
+
+struct chan_reply {
+	char	*phone;
+	char	*text;
+};
+
 /* One configured channel (the ABI's opaque struct sz_chan). */
 struct sz_chan {
 	struct daemon			*d;
@@ -34,9 +42,9 @@ struct sz_chan {
 	bool				 full;		/* no budget left this pass */
 	double				 tokens;	/* rate budget now */
 	struct timespec			 refilled;
-	/* The SMS reply heard during the inbound() call now running. */
-	char				*reply_phone;
-	char				*reply_text;
+	/* The SMS replies heard during the inbound() call now running. */
+	struct chan_reply		*replies;
+	size_t				 n_replies;
 	/* Since start, for /healthz (and later /metrics). */
 	uint64_t			 n_messages;	/* handed to send() */
 	uint64_t			 n_requests;	/* HTTP requests made */
@@ -69,6 +77,8 @@ void chan_close_all(struct chan_set *cs);
  */
 int chan_check_all(const struct config *cfg, char *err, size_t errlen);
 struct sz_chan *chan_find(struct chan_set *cs, const char *name);
+/* Free the replies a callback left (their ownership was not taken). */
+void chan_replies_free(struct chan_reply *v, size_t n);
 
 /* Refill the token bucket; how many messages one more request may carry
  * now (0 when the concurrency is used up or the rate is spent). */

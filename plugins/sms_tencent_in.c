@@ -169,7 +169,7 @@ static const char *
 tencent_check_all(json_t *v, int *kind)
 {
 	const char *why;
-	size_t i, replies = 0;
+	size_t i;
 	json_t *e;
 
 	*kind = 0;
@@ -188,11 +188,7 @@ tencent_check_all(json_t *v, int *kind)
 		    tencent_reply_check(e);
 		if (why != NULL)
 			return why;
-		replies += k == 'R';
 	}
-	/* The daemon takes one reply per callback; Tencent sends one. */
-	if (replies > 1)
-		return "more than one reply in one callback";
 	return NULL;
 }
 

@@ -227,10 +227,12 @@ struct sz_host {
 
 	/*
 	 * An SMS reply from a phone (11 digits after normalising), during
-	 * inbound() only.  The host reads it as an answer to the phone's open
-	 * alerts; when the answer has text_back set, the host answers the
-	 * gateway itself once the reply is recorded (with what to text back,
-	 * or an empty body).
+	 * inbound() only; a callback carrying several replies reports each
+	 * (at most 100).  The host reads them as answers to each phone's open
+	 * alerts and answers the gateway itself once all are recorded
+	 * (together: if they cannot be, the answer is 503 and the gateway may
+	 * push them again).  With text_back set and one reply, the answer's
+	 * body is what to text back to that phone, or empty.
 	 */
 	int	(*reply)(struct sz_chan *chan, const char *phone,
 		    const char *text);

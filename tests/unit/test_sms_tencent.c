@@ -711,6 +711,14 @@ test_reply_callback(void **state)
 	    "\"nationcode\":\"1\",\"text\":\"1\"}", &out), 0);
 	assert_int_equal(out.status, 200);
 	assert_int_equal(fh->n_replies, 2);
+	/* Several in one array: each to the host. */
+	assert_int_equal(inbound(fh, "POST", "[{\"mobile\":\"13800000003\","
+	    "\"text\":\"1\"},{\"mobile\":\"13800000004\",\"text\":\"2\"}]",
+	    &out), 0);
+	assert_int_equal(out.status, 200);
+	assert_int_equal(fh->n_replies, 4);
+	assert_string_equal(fh->replies[3].phone, "13800000004");
+	assert_string_equal(fh->replies[3].text, "2");
 }
 
 static void
@@ -757,7 +765,7 @@ test_malformed_callbacks(void **state)
 	expect_400(fh, "POST", "{\"mobile\":\"13800000001\",\"text\":\"1\","
 	    "\"time\":\"soon\"}", "time is not a number");
 	expect_400(fh, "POST", "[{\"mobile\":\"13800000001\",\"text\":\"1\"},"
-	    "{\"mobile\":\"13800000002\",\"text\":\"1\"}]", "more than one");
+	    "{\"mobile\":\"13800000002\",\"text\":5}]", "needs string");
 	assert_int_equal(fh->n_receipts, 0);
 	assert_int_equal(fh->n_replies, 0);
 }
