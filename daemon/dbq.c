@@ -160,6 +160,8 @@ dbq_main(void *arg)
 		else
 			dbq_read_one(t->st, STAILQ_FIRST(&batch));
 		dbq_finish(q, &batch, n);
+		if (q->writer)
+			store_idle(t->st);	/* the answers are on their way */
 	}
 	return NULL;
 }

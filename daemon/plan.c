@@ -16,7 +16,8 @@
 #define PLAN_GROUP_MAX	64
 
 struct plan_person {
-	char		 phone[12];
+	uint64_t	 key;		/* the phone as a number: sorts as it */
+	char		 phone[12];	/* NUL-padded: compared whole */
 	uint32_t	 name;		/* arena offset */
 	uint32_t	 grid;		/* arena offset */
 	uint32_t	 first;		/* first post (index in posts) */
@@ -96,13 +97,34 @@ plan_str(struct plan *p, const char *s)
 }
 
 static uint32_t
-plan_hash_phone(const char *phone)
+plan_hash_phone(const char phone[12])
 {
 	uint32_t h = 2166136261u;
 
-	for (; *phone; phone++)
-		h = (h ^ (uint8_t)*phone) * 16777619u;
+	for (size_t i = 0; i < 12; i++)
+		h = (h ^ (uint8_t)phone[i]) * 16777619u;
 	return h;
+}
+
+/* A phone as the fixed, NUL-padded 12 bytes people are compared by. */
+static void
+plan_phone12(const char *phone, char out[12])
+{
+	size_t n = strnlen(phone, 11);
+
+	memset(out, 0, 12);
+	memcpy(out, phone, n);
+}
+
+/* The digits as a number (roster phones are 11 digits: it fits). */
+static uint64_t
+plan_phone_key(const char *phone)
+{
+	uint64_t k = 0;
+
+	for (; *phone >= '0' && *phone <= '9'; phone++)
+		k = k * 10 + (uint64_t)(*phone - '0');
+	return k;
 }
 
 static int
@@ -131,21 +153,23 @@ static uint32_t
 plan_person(struct plan *p, const struct plan_post *post)
 {
 	struct plan_person *m;
-	char grid[ROSTER_MAX_CODE + 1];
+	char grid[ROSTER_MAX_CODE + 1], phone[12];
 	size_t j;
 
 	if ((p->n_people + 1) * 2 > p->hash_cap && plan_rehash(p) != 0)
 		return PLAN_NONE;
-	j = plan_hash_phone(post->phone) & (p->hash_cap - 1);
+	plan_phone12(post->phone, phone);
+	j = plan_hash_phone(phone) & (p->hash_cap - 1);
 	for (; p->hash[j] != 0; j = (j + 1) & (p->hash_cap - 1))
-		if (strcmp(p->people[p->hash[j] - 1].phone, post->phone) == 0)
+		if (memcmp(p->people[p->hash[j] - 1].phone, phone, 12) == 0)
 			return p->hash[j] - 1;
 	if (plan_grow((void **)&p->people, &p->cap_people, p->n_people + 1,
 	    sizeof(*p->people)) != 0)
 		return PLAN_NONE;
 	roster_code_grid(post->code, grid, sizeof(grid));
 	m = &p->people[p->n_people];
-	snprintf(m->phone, sizeof(m->phone), "%s", post->phone);
+	memcpy(m->phone, phone, sizeof(m->phone));
+	m->key = plan_phone_key(phone);
 	m->name = plan_str(p, post->name);
 	m->grid = plan_str(p, grid);
 	m->first = m->last = PLAN_NONE;
@@ -210,7 +234,9 @@ plan_post(struct plan *p, const struct plan_post *post)
 {
 	struct plan_cand *c;
 	const struct plan_post *last;
-	int n;
+	const char *src[4];
+	const char *dst[4];
+	size_t off = 0;
 
 	last = p->n_group ? &p->group[p->n_group - 1].post : NULL;
 	if (last != NULL && (last->role != post->role ||
@@ -220,15 +246,24 @@ plan_post(struct plan *p, const struct plan_post *post)
 		return -1;
 	c = &p->group[p->n_group];
 	c->post = *post;
-	n = snprintf(c->buf, sizeof(c->buf), "%s%c%s%c%s%c%s", post->code, '\0',
-	    post->name, '\0', post->phone, '\0',
-	    post->channels ? post->channels : "");
-	if (n < 0 || (size_t)n >= sizeof(c->buf))
-		return -1;
-	c->post.code = c->buf;
-	c->post.name = c->buf + strlen(post->code) + 1;
-	c->post.phone = c->post.name + strlen(post->name) + 1;
-	c->post.channels = c->post.phone + strlen(post->phone) + 1;
+	/* Copies of the strings, which the caller's row reuses. */
+	src[0] = post->code;
+	src[1] = post->name;
+	src[2] = post->phone;
+	src[3] = post->channels ? post->channels : "";
+	for (size_t i = 0; i < 4; i++) {
+		size_t len = strlen(src[i]) + 1;
+
+		if (off + len > sizeof(c->buf))
+			return -1;
+		memcpy(c->buf + off, src[i], len);
+		dst[i] = c->buf + off;
+		off += len;
+	}
+	c->post.code = dst[0];
+	c->post.name = dst[1];
+	c->post.phone = dst[2];
+	c->post.channels = dst[3];
 	p->n_group++;
 	return 0;
 }
@@ -236,8 +271,10 @@ plan_post(struct plan *p, const struct plan_post *post)
 static int
 plan_person_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct plan_person *)a)->phone,
-	    ((const struct plan_person *)b)->phone);
+	uint64_t x = ((const struct plan_person *)a)->key;
+	uint64_t y = ((const struct plan_person *)b)->key;
+
+	return x < y ? -1 : x > y;
 }
 
 /*
@@ -272,29 +309,48 @@ plan_posts(const struct plan *p)
 	return p->n_posts;
 }
 
-/* posts_json for one person, into the scratch buffer. */
+/* Append n bytes to the scratch JSON; -1 when out of memory. */
+static int
+plan_json_add(struct plan *p, size_t *off, const char *s, size_t n)
+{
+	if (plan_grow((void **)&p->json, &p->json_cap, *off + n + 1, 1) != 0)
+		return -1;
+	memcpy(p->json + *off, s, n);
+	*off += n;
+	return 0;
+}
+
+#define PLAN_JSON_LIT(p, off, lit)	plan_json_add(p, off, lit, sizeof(lit) - 1)
+
+/* posts_json for one person, into the scratch buffer (no printf: 600k). */
 static const char *
 plan_posts_json(struct plan *p, const struct plan_person *m)
 {
 	size_t off = 0;
+	char rank[4];
 
+	if (PLAN_JSON_LIT(p, &off, "[") != 0)
+		return NULL;
 	for (uint32_t i = m->first; i != PLAN_NONE; i = p->posts[i].next) {
 		const struct plan_held *h = &p->posts[i];
 		const char *code = p->arena + h->code;
-		size_t need = off + strlen(code) + 64;
-		int n;
+		const char *role = roster_role_name(h->role);
 
-		if (plan_grow((void **)&p->json, &p->json_cap, need, 1) != 0)
-			return NULL;
+		rank[0] = (char)('0' + h->rank % 10);
 		/* Codes are validated roster codes: no quote or backslash. */
-		n = snprintf(p->json + off, p->json_cap - off,
-		    "%s{\"code\":\"%s\",\"role\":\"%s\",\"rank\":%d}",
-		    off ? "," : "[", code, roster_role_name(h->role), h->rank);
-		off += (size_t)n;
+		if ((i != m->first && PLAN_JSON_LIT(p, &off, ",") != 0) ||
+		    PLAN_JSON_LIT(p, &off, "{\"code\":\"") != 0 ||
+		    plan_json_add(p, &off, code, strlen(code)) != 0 ||
+		    PLAN_JSON_LIT(p, &off, "\",\"role\":\"") != 0 ||
+		    plan_json_add(p, &off, role, strlen(role)) != 0 ||
+		    PLAN_JSON_LIT(p, &off, "\",\"rank\":") != 0 ||
+		    plan_json_add(p, &off, rank, 1) != 0 ||
+		    PLAN_JSON_LIT(p, &off, "}") != 0)
+			return NULL;
 	}
-	if (plan_grow((void **)&p->json, &p->json_cap, off + 2, 1) != 0)
+	if (PLAN_JSON_LIT(p, &off, "]") != 0)
 		return NULL;
-	memcpy(p->json + off, off ? "]" : "[]", off ? 2 : 3);
+	p->json[off] = '\0';
 	return p->json;
 }
 

@@ -50,6 +50,13 @@ store_commit(struct store *st)
 }
 
 void
+store_idle(struct store *st)
+{
+	if (st->be->idle != NULL)
+		st->be->idle(st);
+}
+
+void
 store_rollback(struct store *st)
 {
 	st->be->rollback(st);

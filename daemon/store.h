@@ -103,6 +103,11 @@ struct store_backend {
 	/* Undo the job; STORE_ERROR when the whole transaction was lost. */
 	int	(*rollback_to)(struct store *st);
 	const char *(*errmsg)(struct store *st);
+	/*
+	 * Housekeeping between groups, once their answers are out (the
+	 * writer: fold the WAL back into the database).  May be NULL.
+	 */
+	void	(*idle)(struct store *st);
 
 	int	(*roster_apply)(struct store *st, const struct roster *r,
 		    const struct roster_apply_opts *o,
@@ -170,6 +175,8 @@ struct store *store_open(const struct store_backend *be, const char *state_dir,
 void store_close(struct store *st);
 
 int store_begin(struct store *st, bool write, bool durable);
+/* Housekeeping between write groups, off the answers' path. */
+void store_idle(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
 int store_savepoint(struct store *st);

@@ -23,6 +23,7 @@ struct sqlite_store {
 	char		 err[256];
 	struct sqlite_cached cache[SQLITE_CACHED_MAX];
 	size_t		 n_cache;
+	int		 wal_pages;	/* in the WAL after the last commit */
 	/* The last alert an answer was for: its options never change. */
 	struct {
 		int64_t	 alert_id, created_at;
