@@ -398,6 +398,10 @@ get_idem(struct create *c)
 	    evhttp_request_get_input_headers(c->rq->r), "Idempotency-Key");
 	size_t n;
 
+	if (c->idem[0] != '\0') {	/* given by the caller (a source) */
+		c->a.idem_key = c->idem;
+		return 0;
+	}
 	if (k == NULL)
 		return 0;
 	n = strlen(k);
@@ -415,7 +419,7 @@ get_idem(struct create *c)
 }
 
 static int
-create_parse(struct create *c)
+create_read(struct create *c)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(c->rq->r);
 	size_t len = evbuffer_get_length(in);
@@ -434,6 +438,12 @@ create_parse(struct create *c)
 		    c->doc ? "not an object" : jerr.text);
 		return -1;
 	}
+	return 0;
+}
+
+static int
+create_parse(struct create *c)
+{
 	c->a.created_at = alert_now_ms();
 	c->a.actor = c->rq->who.name;
 	if (check_keys(c) != 0 || get_kind_etc(c) != 0 ||
@@ -518,6 +528,39 @@ create_done(int rc, void *arg)
 	create_free(c);
 }
 
+/* Check the request, then plan and write it (201 once durable). */
+static void
+create_start(struct create *c)
+{
+	if (create_parse(c) != 0) {
+		c->rq = NULL;
+		create_free(c);
+		return;
+	}
+	if (dbq_submit(c->rq->d->writer, create_run, create_done, c,
+	    DBQ_DURABLE) != 0) {
+		http_reply_error(c->rq, 503, "unavailable", "shutting down");
+		create_free(c);
+	}
+}
+
+void
+alert_create_doc(struct req *rq, json_t *doc, const char *idem_key)
+{
+	struct create *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		json_decref(doc);
+		http_reply_error(rq, 500, "internal", "out of memory");
+		return;
+	}
+	c->rq = rq;
+	c->doc = doc;
+	if (idem_key != NULL)
+		snprintf(c->idem, sizeof(c->idem), "%s", idem_key);
+	create_start(c);
+}
+
 void
 api_alert_create(struct req *rq)
 {
@@ -535,14 +578,10 @@ api_alert_create(struct req *rq)
 		return;
 	}
 	c->rq = rq;
-	if (create_parse(c) != 0) {
+	if (create_read(c) != 0) {
 		c->rq = NULL;
 		create_free(c);
 		return;
 	}
-	if (dbq_submit(rq->d->writer, create_run, create_done, c,
-	    DBQ_DURABLE) != 0) {
-		http_reply_error(rq, 503, "unavailable", "shutting down");
-		create_free(c);
-	}
+	create_start(c);
 }

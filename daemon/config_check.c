@@ -415,6 +415,11 @@ cfg_channel_at(struct cfg_ctx *x, config_setting_t *g, size_t i)
 
 	if (cfg_channel(x, g, c) == -1)
 		return -1;
+	/* /v1/inbound/alertmanager is the Alertmanager source's. */
+	if (strcmp(c->name, "alertmanager") == 0)
+		return cfg_err(x, g, "channel name 'alertmanager' is reserved "
+		    "(POST /v1/inbound/alertmanager takes Alertmanager's "
+		    "notifications)");
 	for (size_t j = 0; j < i; j++)
 		if (strcmp(cfg->channels[j].name, c->name) == 0)
 			return cfg_err(x, g, "duplicate channel name '%s' (first "

@@ -50,6 +50,9 @@ static const struct route http_routes[] = {
 	{ "/v1/alerts", false, EVHTTP_REQ_POST, TOKEN_OPERATOR, api_alert_create },
 	{ "/v1/alerts/", true, EVHTTP_REQ_GET, TOKEN_VIEWER, api_alert_get },
 	{ "/v1/alerts/", true, EVHTTP_REQ_POST, TOKEN_OPERATOR, api_alert_action },
+	/* Prometheus Alertmanager as a source: an operator token. */
+	{ "/v1/inbound/alertmanager", false, EVHTTP_REQ_POST, TOKEN_OPERATOR,
+	    api_alertmanager },
 	/* Gateways' receipts and replies: no token (see api_inbound.c). */
 	{ "/v1/inbound/", true, EVHTTP_REQ_GET, HTTP_ROLE_NONE, api_inbound },
 	{ "/v1/inbound/", true, EVHTTP_REQ_POST, HTTP_ROLE_NONE, api_inbound },

@@ -164,6 +164,13 @@ store_alert_cancel(struct store *st, int64_t id, size_t *cancelled)
 }
 
 int
+store_alert_find_idem(struct store *st, const char *actor, const char *key,
+    int64_t *id)
+{
+	return st->be->alert_find_idem(st, actor, key, id);
+}
+
+int
 store_ack_get(struct store *st, int64_t rcpt, struct ack_info *out)
 {
 	return st->be->ack_get(st, rcpt, out);

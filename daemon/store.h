@@ -128,6 +128,8 @@ struct store_backend {
 	int	(*alert_recipients)(struct store *st, int64_t id, int state,
 		    struct json_t **out);
 	int	(*alert_cancel)(struct store *st, int64_t id, size_t *cancelled);
+	int	(*alert_find_idem)(struct store *st, const char *actor,
+		    const char *key, int64_t *id);
 	int	(*alert_brief)(struct store *st, int64_t id,
 		    struct alert_brief *out);
 	int	(*dlv_page)(struct store *st, const struct dlv_cursor *after,
@@ -210,6 +212,9 @@ int store_alert_recipients(struct store *st, int64_t id, int state,
     struct json_t **out);
 /* Cancel it; *cancelled = recipients stopped; STORE_NOTFOUND. */
 int store_alert_cancel(struct store *st, int64_t id, size_t *cancelled);
+/* The alert actor created with Idempotency-Key key; STORE_NOTFOUND. */
+int store_alert_find_idem(struct store *st, const char *actor,
+    const char *key, int64_t *id);
 /* A recipient and their alert; STORE_NOTFOUND when there is none. */
 int store_ack_get(struct store *st, int64_t rcpt, struct ack_info *out);
 /*

@@ -543,6 +543,7 @@ const struct store_backend store_sqlite = {
 	.alert_get = sqlite_alert_get,
 	.alert_recipients = sqlite_alert_recipients,
 	.alert_cancel = sqlite_alert_cancel,
+	.alert_find_idem = sqlite_alert_find_idem,
 	.alert_brief = sqlite_alert_brief,
 	.dlv_page = sqlite_dlv_page,
 	.dlv_apply = sqlite_dlv_apply,

@@ -88,6 +88,8 @@ int sqlite_alert_get(struct store *st, int64_t id, struct json_t **out);
 int sqlite_alert_recipients(struct store *st, int64_t id, int state,
     struct json_t **out);
 int sqlite_alert_cancel(struct store *st, int64_t id, size_t *cancelled);
+int sqlite_alert_find_idem(struct store *st, const char *actor,
+    const char *key, int64_t *id);
 int sqlite_alert_brief(struct store *st, int64_t id, struct alert_brief *out);
 
 /* store_sqlite_dlv.c */

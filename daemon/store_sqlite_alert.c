@@ -617,6 +617,27 @@ sqlite_alert_recipients(struct store *st, int64_t id, int state, json_t **out)
 	return STORE_OK;
 }
 
+int
+sqlite_alert_find_idem(struct store *st, const char *actor, const char *key,
+    int64_t *id)
+{
+	struct sqlite_store *s = sq(st);
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite_prepare(s, "SELECT id FROM alerts WHERE actor = ? AND "
+	    "idem_key = ?", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite_bind_str(stmt, 1, actor);
+	sqlite_bind_str(stmt, 2, key);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		*id = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : sqlite_fail(s, rc, "alert");
+}
+
 /* Cancel: the alert, and every recipient not yet delivered or answered. */
 int
 sqlite_alert_cancel(struct store *st, int64_t id, size_t *cancelled)
