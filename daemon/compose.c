@@ -3,6 +3,7 @@
  */
 #include "compose.h"
 #include "message.h"
+#include "plugutil.h"
 #include "roster.h"
 
 #include <stdio.h>
@@ -46,30 +47,32 @@ compose_posts_label(const char *posts, char *out, size_t len)
 	}
 }
 
-/* s as a JSON string: runs of plain bytes in one write. */
+/* s as a JSON string: runs of plain bytes in one copy. */
 static void
-compose_json_str(FILE *f, const char *s)
+compose_json_str(struct pbuf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s, *run = p;
+	char esc[8];
 
-	fputc('"', f);
+	pbuf_add(b, "\"", 1);
 	for (; *p; p++) {
 		if (*p != '"' && *p != '\\' && *p >= 0x20)
 			continue;
-		fwrite(run, 1, (size_t)(p - run), f);
+		pbuf_add(b, (const char *)run, (size_t)(p - run));
 		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
+			snprintf(esc, sizeof(esc), "\\%c", *p);
 		else
-			fprintf(f, "\\u%04x", *p);
+			snprintf(esc, sizeof(esc), "\\u%04x", *p);
+		pbuf_str(b, esc);
 		run = p + 1;
 	}
-	fwrite(run, 1, (size_t)(p - run), f);
-	fputc('"', f);
+	pbuf_add(b, (const char *)run, (size_t)(p - run));
+	pbuf_add(b, "\"", 1);
 }
 
 /*
  * {"alert": {...}, "recipient": {..., "posts": [...]}, "text", "ack_url"},
- * compact, written directly: this runs once per message.
+ * compact, written directly (no stdio stream: this runs once a message).
  */
 static char *
 compose_json(const struct compose_in *in, const char *code,
@@ -78,36 +81,41 @@ compose_json(const struct compose_in *in, const char *code,
 	const struct dlv_row *r = in->row;
 	const struct alert_brief *a = in->alert;
 	const char *posts = r->posts;
-	size_t plen = strlen(posts), len;
-	char *s = NULL;
-	FILE *f;
+	size_t plen = strlen(posts);
+	struct pbuf b = { 0 };
+	char id[24];
 
 	if (plen < 2 || posts[0] != '[' || posts[plen - 1] != ']')
 		posts = "[]";
-	if ((f = open_memstream(&s, &len)) == NULL)
-		return NULL;
-	fprintf(f, "{\"alert\":{\"id\":%lld,\"code\":\"%s\",\"kind\":\"%s\","
-	    "\"severity\":\"%s\",\"title\":", (long long)r->alert_id, code,
-	    alert_kind_name(a->kind), alert_severity_name(a->severity));
-	compose_json_str(f, a->title);
-	fputs(",\"body\":", f);
-	compose_json_str(f, a->body);
-	fputs("},\"recipient\":{\"name\":", f);
-	compose_json_str(f, r->name);
-	fputs(",\"phone\":", f);
-	compose_json_str(f, r->phone);
-	fprintf(f, ",\"posts\":%s},\"text\":", posts);
-	compose_json_str(f, c->text);
-	fputs(",\"ack_url\":", f);
-	compose_json_str(f, c->url);
-	fputc('}', f);
-	if (ferror(f)) {
-		fclose(f);
-		free(s);
+	snprintf(id, sizeof(id), "%lld", (long long)r->alert_id);
+	pbuf_str(&b, "{\"alert\":{\"id\":");
+	pbuf_str(&b, id);
+	pbuf_str(&b, ",\"code\":\"");
+	pbuf_str(&b, code);
+	pbuf_str(&b, "\",\"kind\":\"");
+	pbuf_str(&b, alert_kind_name(a->kind));
+	pbuf_str(&b, "\",\"severity\":\"");
+	pbuf_str(&b, alert_severity_name(a->severity));
+	pbuf_str(&b, "\",\"title\":");
+	compose_json_str(&b, a->title);
+	pbuf_str(&b, ",\"body\":");
+	compose_json_str(&b, a->body);
+	pbuf_str(&b, "},\"recipient\":{\"name\":");
+	compose_json_str(&b, r->name);
+	pbuf_str(&b, ",\"phone\":");
+	compose_json_str(&b, r->phone);
+	pbuf_str(&b, ",\"posts\":");
+	pbuf_str(&b, posts);
+	pbuf_str(&b, "},\"text\":");
+	compose_json_str(&b, c->text);
+	pbuf_str(&b, ",\"ack_url\":");
+	compose_json_str(&b, c->url);
+	pbuf_add(&b, "}", 1);
+	if (b.oom) {
+		free(b.p);
 		return NULL;
 	}
-	fclose(f);
-	return s;
+	return b.p;
 }
 
 /* The value of key in "k=v;k=v", malloc'd, or NULL. */

@@ -7,6 +7,7 @@
  * check would have caught.
  */
 #include "message.h"
+#include "plugutil.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -295,7 +296,7 @@ message_template_check(const char *tmpl, char *err, size_t errlen)
  * characters and marking a cut with an ellipsis; the characters kept.
  */
 static size_t
-msg_put_clean(FILE *f, const char *s, size_t n, size_t limit)
+msg_put_clean(struct pbuf *f, const char *s, size_t n, size_t limit)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	const unsigned char *run = p;	/* kept bytes not yet written */
@@ -305,18 +306,18 @@ msg_put_clean(FILE *f, const char *s, size_t n, size_t limit)
 
 	for (; p < end && (len = msg_utf8(p, &c)) != 0; p += len) {
 		if (msg_dropped(c)) {
-			fwrite(run, 1, (size_t)(p - run), f);
+			pbuf_add(f, (const char *)run, (size_t)(p - run));
 			run = p + len;
 			continue;
 		}
 		if (kept == limit) {
-			fwrite(run, 1, (size_t)(p - run), f);
-			fputs(MSG_ELLIPSIS, f);
+			pbuf_add(f, (const char *)run, (size_t)(p - run));
+			pbuf_str(f, MSG_ELLIPSIS);
 			return kept;
 		}
 		kept++;
 	}
-	fwrite(run, 1, (size_t)(p - run), f);
+	pbuf_add(f, (const char *)run, (size_t)(p - run));
 	return kept;
 }
 
@@ -361,14 +362,11 @@ msg_expand(const char *tmpl, const char *const val[PH_N], const char *prefix,
 	struct msg_cut *c;
 	struct msg_tok t;
 	enum msg_tok_type tt;
-	size_t off = 0, kept, len;
-	char *p = NULL;
-	FILE *f;
-	int bad;
+	size_t off = 0, kept;
+	struct pbuf b = { 0 };
+	struct pbuf *f = &b;
 
-	if ((f = open_memstream(&p, &len)) == NULL)
-		return NULL;
-	fputs(prefix, f);
+	pbuf_str(f, prefix);
 	cut[0].occ = cut[1].occ = 0;
 	while ((tt = msg_next(tmpl, &off, &t, NULL, 0)) == TOK_TEXT ||
 	    tt == TOK_PH) {
@@ -383,12 +381,11 @@ msg_expand(const char *tmpl, const char *const val[PH_N], const char *prefix,
 		if (c != NULL)
 			c->have = kept, c->occ++;
 	}
-	bad = ferror(f);
-	if (fclose(f) != 0 || bad) {
-		free(p);
+	if (b.oom) {
+		free(b.p);
 		return NULL;
 	}
-	return p;
+	return b.p != NULL ? b.p : strdup("");
 }
 
 /* Length of the space (ASCII, newline or full-width) at s, or 0. */

@@ -249,8 +249,11 @@ test_demo(void **state)
 	assert_int_equal(t->role, TOKEN_VIEWER);
 	assert_int_equal(t->n_scope, 1);
 	assert_string_equal(t->scope[0], "220104001");
-	assert_int_equal(cfg->n_channels, 1);
+	/* The file channel, and SMS through the demo's own Kannel. */
+	assert_int_equal(cfg->n_channels, 2);
 	assert_string_equal(cfg->channels[0].plugin, "file");
+	assert_string_equal(cfg->channels[1].plugin, "sms_kannel");
+	assert_non_null(cfg->channels[1].inbound_secret);
 	assert_int_equal(cfg->n_routing, 5);
 	assert_int_equal(cfg->n_templates, 3);
 	config_free(cfg);
