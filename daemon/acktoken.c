@@ -221,3 +221,15 @@ acktoken_check(const struct acktoken_key *key, const char *token)
 		return -1;
 	return (int64_t)id;
 }
+
+void
+acktoken_thread_end(void)
+{
+	struct acktoken_tls *t;
+
+	pthread_once(&tls_once, acktoken_tls_init);
+	if (!tls_ok || (t = pthread_getspecific(tls_key)) == NULL)
+		return;
+	pthread_setspecific(tls_key, NULL);
+	acktoken_tls_free(t);
+}

@@ -28,5 +28,10 @@ void acktoken_make(const struct acktoken_key *key, int64_t recipient,
     char out[ACKTOKEN_MAX]);
 /* The recipient a token names, or -1 when it is not a valid token. */
 int64_t acktoken_check(const struct acktoken_key *key, const char *token);
+/*
+ * Free the calling thread's HMAC context (other threads' go when they
+ * exit; the main thread's would stay until the process ends).
+ */
+void acktoken_thread_end(void);
 
 #endif

@@ -312,5 +312,6 @@ main(int argc, char *argv[])
 	pidfile_release(pidfd, d.cfg->state_dir);
 	reload_free(&d);
 	config_free(d.cfg);
+	acktoken_thread_end();
 	return 0;
 }

@@ -132,7 +132,7 @@ def test_reload_refuses_broken_and_restart_only_changes(daemons, receivers):
 
 def test_hundred_reloads_under_load(daemons, receivers):
     """No message, no request lost while the config is swapped 100 times."""
-    rec = receivers()
+    rec = receivers(delay=0.003)
     d = daemons(start=False)
     write_conf(d, rec, template="甲：{title}",
                hook_extra="concurrency = 16;")
@@ -141,26 +141,37 @@ def test_hundred_reloads_under_load(daemons, receivers):
     d.load(crash_rows(n))
     statuses = []
     stop = threading.Event()
+    reloads = [0]
 
     def traffic():
         while not stop.is_set():
             r = d.get("/v1/alerts?limit=5")
             statuses.append(r.status)
 
-    t = threading.Thread(target=traffic, daemon=True)
-    t.start()
+    def reloading():
+        # Alternate the template, at least 100 times, until the fan-out
+        # is over: reloads land before, during and after it.
+        while not stop.is_set() or reloads[0] < 100:
+            write_conf(d, rec, template="乙：{title}" if reloads[0] % 2
+                       else "甲：{title}", hook_extra="concurrency = 16;")
+            reloads[0] += 1
+            hup(d, reloads[0])
+
+    threads = [threading.Thread(target=f, daemon=True)
+               for f in (traffic, reloading)]
+    for t in threads:
+        t.start()
     try:
+        while reloads[0] < 3:
+            time.sleep(0.01)
         a = create(d, drill(targets=["220104001001"],
                             roles=["unit_leader"]))
         assert a["recipients"] == n, a
-        for i in range(100):
-            write_conf(d, rec, template="乙：{title}" if i % 2 else
-                       "甲：{title}", hook_extra="concurrency = 16;")
-            hup(d, i + 1)
-        wait_counts(d, a["id"], zero_counts(sent=n), 60)
+        wait_counts(d, a["id"], zero_counts(sent=n), 90)
     finally:
         stop.set()
-        t.join(10)
+        for t in threads:
+            t.join(60)
     assert statuses and all(s == 200 for s in statuses), \
         sorted(set(statuses))
     reqs = rec.snapshot()
@@ -175,7 +186,7 @@ def test_hundred_reloads_under_load(daemons, receivers):
     # Both templates went out: the reloads happened during the fan-out.
     assert texts == {"【演练】甲：", "【演练】乙："}, texts
     ok = [ln for ln in d.log().splitlines() if "in effect" in ln]
-    assert len(ok) == 100, len(ok)
+    assert len(ok) == reloads[0] >= 100, (len(ok), reloads[0])
     assert d.running()
-    print("reload: %d API requests, %d messages during 100 reloads" % (
-        len(statuses), len(reqs)))
+    print("reload: %d API requests, %d messages during %d reloads" % (
+        len(statuses), len(reqs), reloads[0]))
