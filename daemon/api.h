@@ -16,5 +16,7 @@ void api_alert_get(struct req *rq);
 void api_alert_action(struct req *rq);
 void api_inbound(struct req *rq);
 void api_ack(struct req *rq);
+/* GET /: the duty room's page; no data in it, so no token (dashboard.c). */
+void api_dashboard(struct req *rq);
 
 #endif
