@@ -26,5 +26,7 @@ void api_alertmanager(struct req *rq);
  */
 void alert_create_doc(struct req *rq, struct json_t *doc,
     const char *idem_key);
+/* GET /: the duty room's page; no data in it, so no token (dashboard.c). */
+void api_dashboard(struct req *rq);
 
 #endif

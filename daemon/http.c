@@ -38,6 +38,8 @@ struct route {
 };
 
 static const struct route http_routes[] = {
+	/* The duty room's page: it holds no data, so no token (dashboard.c). */
+	{ "/", false, EVHTTP_REQ_GET, HTTP_ROLE_NONE, api_dashboard },
 	{ "/healthz", false, EVHTTP_REQ_GET, HTTP_ROLE_NONE, api_health },
 	{ "/metrics", false, EVHTTP_REQ_GET, TOKEN_VIEWER, api_metrics },
 	{ "/v1/roster", false, EVHTTP_REQ_GET, TOKEN_VIEWER, api_roster_export },
