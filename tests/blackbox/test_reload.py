@@ -132,7 +132,7 @@ def test_reload_refuses_broken_and_restart_only_changes(daemons, receivers):
 
 def test_hundred_reloads_under_load(daemons, receivers):
     """No message, no request lost while the config is swapped 100 times."""
-    rec = receivers(delay=0.003)
+    rec = receivers(delay=0.01)	# ~2 s for 3,000 at 16 at once
     d = daemons(start=False)
     write_conf(d, rec, template="甲：{title}",
                hook_extra="concurrency = 16;")
@@ -142,6 +142,7 @@ def test_hundred_reloads_under_load(daemons, receivers):
     statuses = []
     stop = threading.Event()
     reloads = [0]
+    during = []	# requests the receiver had seen at each reload
 
     def traffic():
         while not stop.is_set():
@@ -156,6 +157,7 @@ def test_hundred_reloads_under_load(daemons, receivers):
                        else "甲：{title}", hook_extra="concurrency = 16;")
             reloads[0] += 1
             hup(d, reloads[0])
+            during.append(len(rec.snapshot()))
 
     threads = [threading.Thread(target=f, daemon=True)
                for f in (traffic, reloading)]
@@ -182,11 +184,14 @@ def test_hundred_reloads_under_load(daemons, receivers):
         "%d ids, %d sent twice" % (len(per),
                                    sum(1 for v in per.values() if v > 1))
     assert {phone_of(r) for r in reqs} == {r[10] for r in crash_rows(n)}
+    # Reloads landed while the fan-out was going on, and every message
+    # is whole, with one template or the other.
+    mid = [k for k in during if 0 < k < n]
+    assert len(mid) >= 3, during
     texts = {r["doc"]["text"][:6] for r in reqs}
-    # Both templates went out: the reloads happened during the fan-out.
-    assert texts == {"【演练】甲：", "【演练】乙："}, texts
+    assert texts <= {"【演练】甲：", "【演练】乙："}, texts
     ok = [ln for ln in d.log().splitlines() if "in effect" in ln]
     assert len(ok) == reloads[0] >= 100, (len(ok), reloads[0])
     assert d.running()
-    print("reload: %d API requests, %d messages during %d reloads" % (
-        len(statuses), len(reqs), reloads[0]))
+    print("reload: %d API requests, %d messages, %d reloads (%d during "
+          "the fan-out)" % (len(statuses), len(reqs), reloads[0], len(mid)))
