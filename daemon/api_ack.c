@@ -107,18 +107,14 @@ ack_reply(struct req *rq, int code, struct evbuffer *page)
 
 	/*
 	 * Personal, and never to be kept (http_reply_buffer says no-store),
-	 * indexed, framed or leaked on.  A redirect shows nothing: it needs
-	 * no rules for rendering, only that its Location (the token) is not
-	 * passed on.
+	 * indexed, framed or leaked on.
 	 */
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-	if (code != 303) {
-		evhttp_add_header(h, "X-Robots-Tag", "noindex, nofollow");
-		evhttp_add_header(h, "X-Frame-Options", "DENY");
-		evhttp_add_header(h, "Content-Security-Policy",
-		    "default-src 'none'; style-src 'unsafe-inline'; "
-		    "form-action 'self'; frame-ancestors 'none'");
-	}
+	evhttp_add_header(h, "X-Robots-Tag", "noindex, nofollow");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Content-Security-Policy",
+	    "default-src 'none'; style-src 'unsafe-inline'; "
+	    "form-action 'self'; frame-ancestors 'none'");
 	http_reply_buffer(rq, code, "text/html; charset=utf-8", page);
 }
 
@@ -213,29 +209,13 @@ ack_show(struct ack_q *q, bool just_answered)
 static void
 ack_answered(struct ack_q *q)
 {
-	struct evbuffer *body = evbuffer_new();
 	char where[16 + ACKTOKEN_MAX];
-
-	static const char head[] = "<!DOCTYPE html>\n<html lang=\"zh-CN\">"
-	    "<meta charset=\"utf-8\"><title>已收到</title><a href=\"";
-	static const char tail[] = "\">已收到您的回复</a></html>\n";
 	size_t n = strlen(q->action);
 
 	/* Answers come in bursts: no printf on this path. */
 	memcpy(where, q->action, n);
 	memcpy(where + n, "?ok=1", sizeof("?ok=1"));
-	evhttp_add_header(evhttp_request_get_output_headers(q->rq->r),
-	    "Location", where);
-	if (body != NULL && (evbuffer_add(body, head, sizeof(head) - 1) != 0 ||
-	    evbuffer_add(body, where, n + 5) != 0 ||
-	    evbuffer_add(body, tail, sizeof(tail) - 1) != 0)) {
-		evbuffer_free(body);
-		body = NULL;
-	}
-	if (body == NULL)
-		http_reply_error(q->rq, 500, "internal", "out of memory");
-	else
-		ack_reply(q->rq, 303, body);
+	http_reply_see_other(q->rq, where);
 }
 
 /* ---- reading and recording ---------------------------------------------- */

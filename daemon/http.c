@@ -136,6 +136,19 @@ http_reply_buffer(struct req *rq, int code, const char *content_type,
 	req_free(rq);
 }
 
+void
+http_reply_see_other(struct req *rq, const char *location)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(rq->r);
+
+	evhttp_add_header(h, "Location", location);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	http_log_answer(rq, 303);
+	evhttp_send_reply(rq->r, 303, NULL, NULL);
+	req_free(rq);
+}
+
 static int
 http_dump_cb(const char *buf, size_t len, void *arg)
 {

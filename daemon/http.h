@@ -58,6 +58,12 @@ double http_elapsed(const struct req *rq);
 
 /* Answers: each frees rq.  Bodies and buffers are taken over. */
 void http_reply_json(struct req *rq, int code, struct json_t *body);
+/*
+ * A 303 See Other to location, with no body (browsers follow it; the
+ * answer stays small when thousands come at once): not to be cached, and
+ * the location (which may hold a token) not passed on as a referrer.
+ */
+void http_reply_see_other(struct req *rq, const char *location);
 void http_reply_buffer(struct req *rq, int code, const char *content_type,
     struct evbuffer *body);
 void http_reply_error(struct req *rq, int code, const char *ecode,

@@ -122,6 +122,9 @@ def test_post_answers_once_and_keeps_first_time(drill):
     # never answers again.
     assert r.status == 303, r
     assert r.headers["location"] == link[ZHANG] + "?ok=1", r.headers
+    # Small, not kept, and the token in Location not passed on.
+    assert r.body == b"" and r.headers["cache-control"] == "no-store" and \
+        r.headers["referrer-policy"] == "no-referrer", (r.headers, r.body)
     r = d.get(r.headers["location"], token=None)
     assert r.status == 200, r
     assert "已收到您的回复" in r.text and "已通知到户" in r.text, r.text
