@@ -91,7 +91,8 @@ alert_brief_free(struct alert_brief *b)
 {
 	free(b->title);
 	free(b->body);
-	b->title = b->body = NULL;
+	free(b->node);
+	b->title = b->body = b->node = NULL;
 }
 
 void

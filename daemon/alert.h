@@ -127,6 +127,7 @@ struct alert_brief {
 	int		 severity;
 	char		*title;		/* malloc'd */
 	char		*body;		/* malloc'd */
+	char		*node;		/* its first target's name, malloc'd */
 	int64_t		 created_at;
 	int64_t		 expires_at;
 	bool		 active;	/* not cancelled */

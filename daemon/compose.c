@@ -151,7 +151,7 @@ compose(const struct compose_in *in, struct composed *out, char *err,
 	compose_posts_label(r->posts, label, sizeof(label));
 	v = (struct msg_vars){
 		.kind = a->kind, .severity = a->severity, .title = a->title,
-		.body = a->body, .posts = label, .node = "", .url = out->url,
+		.body = a->body, .posts = label, .node = a->node, .url = out->url,
 		.code = code, .when = a->created_at / 1000,
 	};
 	/* Someone told by an escalation reads what it made for them. */

@@ -62,7 +62,7 @@ dp_alert_remember(struct dispatch *dp, struct cached_alert *a)
 	else
 		alert_brief_free(&c->b);
 	*c = *a;
-	a->b.title = a->b.body = NULL;
+	a->b.title = a->b.body = a->b.node = NULL;
 }
 
 /* ---- outcomes ------------------------------------------------------------------- */

@@ -247,8 +247,11 @@ sqlite_alert_brief(struct store *st, int64_t id, struct alert_brief *out)
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite_cached(s, "SELECT kind, severity, title, body, created_at, "
-	    "expires_at, state = 'active' FROM alerts WHERE id = ?",
+	/* {node}: the name of the alert's (first) target node. */
+	if (sqlite_cached(s, "SELECT a.kind, a.severity, a.title, a.body, "
+	    "a.created_at, a.expires_at, a.state = 'active', coalesce(n.name, "
+	    "json_extract(a.targets, '$[0]'), '') FROM alerts a LEFT JOIN "
+	    "nodes n ON n.code = json_extract(a.targets, '$[0]') WHERE a.id = ?",
 	    &stmt) != STORE_OK)
 		return STORE_ERROR;
 	sqlite3_bind_int64(stmt, 1, id);
@@ -260,6 +263,7 @@ sqlite_alert_brief(struct store *st, int64_t id, struct alert_brief *out)
 		out->created_at = sqlite3_column_int64(stmt, 4);
 		out->expires_at = sqlite3_column_int64(stmt, 5);
 		out->active = sqlite3_column_int(stmt, 6) != 0;
+		out->node = col_dup(stmt, 7);
 	}
 	sqlite_cached_done(stmt);
 	if (rc == SQLITE_ROW)
