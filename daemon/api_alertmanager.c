@@ -51,12 +51,13 @@
 #define AM_TITLE_MAX	60	/* characters, as the API takes */
 #define AM_BODY_MAX	500
 #define AM_KEY_LEN	40	/* hex digits of the SHA-256 */
+#define AM_KEY_MAX	(AM_KEY_LEN + 16)	/* "am-", the digits, "-resolved" */
 
 enum am_resolve { AM_CANCEL = 0, AM_NOTICE, AM_IGNORE };
 
 struct am_cancel {
 	struct req	*rq;
-	char		 key[AM_KEY_LEN + 8];
+	char		 key[AM_KEY_MAX];
 	int64_t		 id;
 	size_t		 cancelled;
 	bool		 found;
@@ -189,7 +190,7 @@ am_severity(json_t *doc)
  * (RFC 3339 strings of one zone compare as text).
  */
 static int
-am_key(json_t *doc, char out[AM_KEY_LEN + 4], char *why, size_t len)
+am_key(json_t *doc, char out[AM_KEY_MAX], char *why, size_t len)
 {
 	const char *group = json_string_value(json_object_get(doc, "groupKey"));
 	const char *recv = json_string_value(json_object_get(doc, "receiver"));
@@ -389,7 +390,7 @@ am_on_resolve(json_t *doc, enum am_resolve *how, char *why, size_t len)
 void
 api_alertmanager(struct req *rq)
 {
-	char why[256], key[AM_KEY_LEN + 16];
+	char why[256], key[AM_KEY_MAX];
 	const char *version, *status;
 	enum am_resolve how;
 	json_t *doc, *req;
