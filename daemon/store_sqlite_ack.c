@@ -12,6 +12,7 @@
 #include "reply.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,50 +59,69 @@ ack_place(struct sqlite_store *s, struct ack_info *out)
 	return rc;
 }
 
-int
-sqlite_ack_get(struct store *st, int64_t rcpt, struct ack_info *out)
+/* The columns both reads share, then what only the page needs. */
+#define ACK_STATE_COLUMNS "SELECT r.alert_id, a.kind, a.responses, " \
+	"a.created_at, a.expires_at, a.state = 'cancelled', r.state, " \
+	"coalesce(r.response, 0), coalesce(r.acked_at, 0)"
+#define ACK_FROM " FROM recipients r JOIN alerts a ON a.id = r.alert_id " \
+	"WHERE r.id = ?1"
+
+/*
+ * A recipient and their alert: the state an answer needs, and with full
+ * the texts the page shows too.
+ */
+static int
+ack_read(struct sqlite_store *s, int64_t rcpt, bool full,
+    struct ack_info *out)
 {
-	struct sqlite_store *s = sq(st);
 	sqlite3_stmt *stmt;
+	bool oom;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (sqlite_cached(s, "SELECT r.alert_id, a.kind, a.severity, a.title, "
-	    "a.body, r.name, r.posts, a.responses, a.created_at, a.expires_at, "
-	    "a.state = 'cancelled', r.state, coalesce(r.response, 0), "
-	    "coalesce(r.acked_at, 0) FROM recipients r JOIN alerts a ON "
-	    "a.id = r.alert_id WHERE r.id = ?1", &stmt) != STORE_OK)
+	if (sqlite_cached(s, full ? ACK_STATE_COLUMNS ", a.severity, a.title, "
+	    "a.body, r.name, r.posts" ACK_FROM : ACK_STATE_COLUMNS ACK_FROM,
+	    &stmt) != STORE_OK)
 		return STORE_ERROR;
 	sqlite3_bind_int64(stmt, 1, rcpt);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		out->rcpt_id = rcpt;
 		out->alert_id = sqlite3_column_int64(stmt, 0);
 		out->kind = sqlite3_column_int(stmt, 1);
-		out->severity = sqlite3_column_int(stmt, 2);
-		out->title = ack_col(stmt, 3);
-		out->body = ack_col(stmt, 4);
-		out->name = ack_col(stmt, 5);
-		out->posts = ack_col(stmt, 6);
-		out->responses = ack_col(stmt, 7);
-		out->created_at = sqlite3_column_int64(stmt, 8);
-		out->expires_at = sqlite3_column_int64(stmt, 9);
-		out->cancelled = sqlite3_column_int(stmt, 10) != 0;
-		out->state = sqlite3_column_int(stmt, 11);
-		out->response = sqlite3_column_int(stmt, 12);
-		out->acked_at = sqlite3_column_int64(stmt, 13);
+		out->responses = ack_col(stmt, 2);
+		out->created_at = sqlite3_column_int64(stmt, 3);
+		out->expires_at = sqlite3_column_int64(stmt, 4);
+		out->cancelled = sqlite3_column_int(stmt, 5) != 0;
+		out->state = sqlite3_column_int(stmt, 6);
+		out->response = sqlite3_column_int(stmt, 7);
+		out->acked_at = sqlite3_column_int64(stmt, 8);
+		if (full) {
+			out->severity = sqlite3_column_int(stmt, 9);
+			out->title = ack_col(stmt, 10);
+			out->body = ack_col(stmt, 11);
+			out->name = ack_col(stmt, 12);
+			out->posts = ack_col(stmt, 13);
+		}
 	}
 	sqlite_cached_done(stmt);
-	if (rc == SQLITE_ROW) {
-		if (out->title == NULL || out->body == NULL ||
-		    out->name == NULL || out->posts == NULL ||
-		    out->responses == NULL || ack_place(s, out) != 0) {
-			ack_info_free(out);
-			snprintf(s->err, sizeof(s->err), "out of memory");
-			return STORE_ERROR;
-		}
-		return STORE_OK;
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? STORE_NOTFOUND :
+		    sqlite_fail(s, rc, "ack");
+	oom = out->responses == NULL || (full && (out->title == NULL ||
+	    out->body == NULL || out->name == NULL || out->posts == NULL ||
+	    ack_place(s, out) != 0));
+	if (oom) {
+		ack_info_free(out);
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		return STORE_ERROR;
 	}
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : sqlite_fail(s, rc, "ack");
+	return STORE_OK;
+}
+
+int
+sqlite_ack_get(struct store *st, int64_t rcpt, struct ack_info *out)
+{
+	return ack_read(sq(st), rcpt, true, out);
 }
 
 /*
@@ -144,47 +164,6 @@ ack_help_label(const struct ack_info *info, char *label, size_t len)
 	return help;
 }
 
-/*
- * What recording an answer needs to know (the alert's options and state,
- * the recipient's answer so far); the page's texts stay unread.
- */
-static int
-ack_get_state(struct sqlite_store *s, int64_t rcpt, struct ack_info *out)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (sqlite_cached(s, "SELECT r.alert_id, a.kind, a.responses, "
-	    "a.created_at, a.expires_at, a.state = 'cancelled', r.state, "
-	    "coalesce(r.response, 0), coalesce(r.acked_at, 0) FROM recipients "
-	    "r JOIN alerts a ON a.id = r.alert_id WHERE r.id = ?1", &stmt) !=
-	    STORE_OK)
-		return STORE_ERROR;
-	sqlite3_bind_int64(stmt, 1, rcpt);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		out->rcpt_id = rcpt;
-		out->alert_id = sqlite3_column_int64(stmt, 0);
-		out->kind = sqlite3_column_int(stmt, 1);
-		out->responses = ack_col(stmt, 2);
-		out->created_at = sqlite3_column_int64(stmt, 3);
-		out->expires_at = sqlite3_column_int64(stmt, 4);
-		out->cancelled = sqlite3_column_int(stmt, 5) != 0;
-		out->state = sqlite3_column_int(stmt, 6);
-		out->response = sqlite3_column_int(stmt, 7);
-		out->acked_at = sqlite3_column_int64(stmt, 8);
-	}
-	sqlite_cached_done(stmt);
-	if (rc == SQLITE_ROW) {
-		if (out->responses == NULL) {
-			snprintf(s->err, sizeof(s->err), "out of memory");
-			return STORE_ERROR;
-		}
-		return STORE_OK;
-	}
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : sqlite_fail(s, rc, "ack");
-}
-
 /* The note for a "needs help" answer, which names the person and post. */
 static int
 ack_help(struct store *st, const struct ack_in *in, struct ack_info *out)
@@ -217,7 +196,7 @@ sqlite_ack_record(struct store *st, const struct ack_in *in,
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if ((rc = ack_get_state(s, in->rcpt_id, out)) != STORE_OK)
+	if ((rc = ack_read(s, in->rcpt_id, false, out)) != STORE_OK)
 		return rc;
 	if (!ack_open(out, in->now)) {
 		*result = ACK_CLOSED;
