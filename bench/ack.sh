@@ -56,21 +56,10 @@ one_run() {
 	mkdir -p "$dir"
 	port=$(free_port)
 	sock="$dir/c.sock"
-	cat > "$dir/d.conf" <<CONF
-state_dir = "$dir"; listen = [ "127.0.0.1:$port" ]; control_socket = "$sock";
-public_url = "http://127.0.0.1:$port"; log_level = "warn";
-plugin_dir = "$BUILD/plugins/.libs";
-channels = ( { name = "f"; plugin = "file"; path = "$dir/messages.log"; } );
-routing = { grid_leader = [ "f" ]; building_leader = [ "f" ]; unit_leader = [ "f" ];
-  villager_rep = [ "f" ]; duty_officer = [ "f" ]; };
-CONF
-	"$SANZHANGD" -f -c "$dir/d.conf" 2>"$dir/log" &
-	pid=$!
-	PIDS+=($pid)
-	wait_for 20 curl -sf "http://127.0.0.1:$port/healthz"
-	curl -sf -o /dev/null -H 'Expect:' -H 'Content-Type: text/csv' \
-	    --data-binary "@$TMP/roster.csv" --unix-socket "$sock" \
-	    'http://localhost/v1/roster?mode=replace'
+	start_daemon "$dir" "$port" f \
+	    "{ name = \"f\"; plugin = \"file\"; path = \"$dir/messages.log\"; }"
+	pid=$DAEMON_PID
+	import_roster "$sock" "$TMP/roster.csv"
 	total=$(curl -sf -H 'Content-Type: application/json' --data-binary "@$TMP/alert.json" \
 	    --unix-socket "$sock" http://localhost/v1/alerts |
 	    sed -n 's/.*"recipients":\([0-9]*\).*/\1/p')

@@ -66,22 +66,11 @@ one_run() {
 	mkdir -p "$dir"
 	port=$(free_port)
 	sock="$dir/c.sock"
-	cat > "$dir/d.conf" <<CONF
-state_dir = "$dir"; listen = [ "127.0.0.1:$port" ]; control_socket = "$sock";
-public_url = "http://127.0.0.1:$port"; log_level = "warn";
-plugin_dir = "$BUILD/plugins/.libs";
-channels = ( { name = "hook"; plugin = "webhook"; concurrency = 64;
-  url = "http://127.0.0.1:$sport/hook"; secret = "whsec_YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2g="; } );
-routing = { grid_leader = [ "hook" ]; building_leader = [ "hook" ]; unit_leader = [ "hook" ];
-  villager_rep = [ "hook" ]; duty_officer = [ "hook" ]; };
-CONF
-	"$SANZHANGD" -f -c "$dir/d.conf" 2>"$dir/log" &
-	pid=$!
-	PIDS+=($pid)
-	wait_for 20 curl -sf "http://127.0.0.1:$port/healthz"
-	curl -sf -o /dev/null -H 'Expect:' -H 'Content-Type: text/csv' \
-	    --data-binary "@$TMP/city.csv" --unix-socket "$sock" \
-	    'http://localhost/v1/roster?mode=replace'
+	start_daemon "$dir" "$port" hook "{ name = \"hook\"; plugin = \"webhook\";
+	    concurrency = 64; url = \"http://127.0.0.1:$sport/hook\";
+	    secret = \"whsec_YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2g=\"; }"
+	pid=$DAEMON_PID
+	import_roster "$sock" "$TMP/city.csv"
 
 	# The ceiling just before and just after the daemon's run, averaged:
 	# this machine's speed drifts, and the ratio compares like with like.
