@@ -3,6 +3,8 @@
  */
 #include "plugutil.h"
 
+#include <sanzhang/plugin.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,4 +88,18 @@ plug_phone_norm(const char *in, char out[12])
 		return -1;
 	memcpy(out, in, 12);
 	return 0;
+}
+
+int
+plug_retry_after(const struct sz_http_resp *resp)
+{
+	const char *v;
+	long s;
+
+	if (resp->header == NULL ||
+	    (v = resp->header(resp, "Retry-After")) == NULL ||
+	    *v < '0' || *v > '9')
+		return 0;
+	s = strtol(v, NULL, 10);
+	return s > 86400 ? 86400 : (int)s;
 }

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+struct sz_http_resp;
+
 #define PLUGUTIL_HIDDEN	__attribute__((visibility("hidden")))
 
 /* A growing string; oom is sticky, so callers check once at the end. */
@@ -34,5 +36,7 @@ PLUGUTIL_HIDDEN void plug_scrub(char *s);
  * decodes to one).  -1 when no mainland mobile number is left.
  */
 PLUGUTIL_HIDDEN int plug_phone_norm(const char *in, char out[12]);
+/* Seconds from a Retry-After header in seconds (at most a day); 0: none. */
+PLUGUTIL_HIDDEN int plug_retry_after(const struct sz_http_resp *resp);
 
 #endif

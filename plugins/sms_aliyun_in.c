@@ -35,7 +35,6 @@ struct aitem {
 	int		 success;
 	const char	*err_code;	/* a report's, or NULL */
 	const char	*content;	/* a reply's */
-	long long	 seq;		/* a reply's sequence_id, or -1 */
 };
 
 static int
@@ -107,14 +106,11 @@ aliyun_item_reply(json_t *o, struct aitem *it)
 	it->content = aliyun_member(o, "content", &bad);
 	if (bad || it->content == NULL)
 		return "an SmsUp's content must be a string";
-	it->seq = -1;
-	if (json_is_integer(seq))
-		it->seq = (long long)json_integer_value(seq);
-	else if (json_is_string(seq) && *json_string_value(seq) != '\0' &&
+	/* Not used, but a push that says it is one must be well formed. */
+	if (seq != NULL && !json_is_null(seq) && !json_is_integer(seq) &&
+	    !(json_is_string(seq) && *json_string_value(seq) != '\0' &&
 	    strspn(json_string_value(seq), "0123456789") ==
-	    strlen(json_string_value(seq)) && strlen(json_string_value(seq)) < 19)
-		it->seq = strtoll(json_string_value(seq), NULL, 10);
-	else if (seq != NULL && !json_is_null(seq))
+	    strlen(json_string_value(seq))))
 		return "an SmsUp's sequence_id must be a number";
 	return NULL;
 }

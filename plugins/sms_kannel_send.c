@@ -313,21 +313,6 @@ kannel_listed(const char *body, const char *marker, const char *phone)
 	}
 }
 
-/* Seconds from a Retry-After header in seconds; 0 when none. */
-static int
-kannel_retry_after(const struct sz_http_resp *resp)
-{
-	const char *v;
-	long s;
-
-	if (resp->header == NULL ||
-	    (v = resp->header(resp, "Retry-After")) == NULL ||
-	    *v < '0' || *v > '9')
-		return 0;
-	s = strtol(v, NULL, 10);
-	return s > 86400 ? 86400 : (int)s;
-}
-
 /* "kannel: HTTP 403: Authorization failed for sendsms", scrubbed. */
 static void
 kannel_why(const struct sz_http_resp *resp, const char *body, char *why,
@@ -383,7 +368,7 @@ kannel_refused(struct kreq *r, const struct sz_http_resp *resp,
 	kannel_why(resp, body, why, sizeof(why));
 	if (st == 0 || st >= 500 || st == 408 || st == 429) {
 		o = SZ_RETRY;
-		after = st == 0 ? 0 : kannel_retry_after(resp);
+		after = st == 0 ? 0 : plug_retry_after(resp);
 		partial = st >= 500 && body != NULL &&
 		    strstr(body, "Failed receivers are:") != NULL;
 	}

@@ -110,21 +110,6 @@ tencent_all(struct tcall *c, enum sz_outcome o, int after, const char *why)
 		t->host->outcome(t->chan, c->v[i].id, o, NULL, after, why);
 }
 
-/* Seconds from a Retry-After header in seconds; 0 when none. */
-static int
-tencent_retry_after(const struct sz_http_resp *resp)
-{
-	const char *v;
-	long s;
-
-	if (resp->header == NULL ||
-	    (v = resp->header(resp, "Retry-After")) == NULL ||
-	    *v < '0' || *v > '9')
-		return 0;
-	s = strtol(v, NULL, 10);
-	return s > 86400 ? 86400 : (int)s;
-}
-
 /* Not a 2xx, or no answer: 5xx, 408, 429 and silence are worth a retry. */
 static void
 tencent_http_error(struct tcall *c, const struct sz_http_resp *resp)
@@ -142,7 +127,7 @@ tencent_http_error(struct tcall *c, const struct sz_http_resp *resp)
 	}
 	snprintf(why, sizeof(why), "tencent: HTTP %ld", st);
 	if (st >= 500 || st == 408 || st == 429)
-		tencent_all(c, SZ_RETRY, tencent_retry_after(resp), why);
+		tencent_all(c, SZ_RETRY, plug_retry_after(resp), why);
 	else
 		tencent_all(c, SZ_FAILED, 0, why);
 }
