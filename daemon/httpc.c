@@ -12,6 +12,7 @@
  * allocation of ours once the free list is warm.
  */
 #include "httpc.h"
+#include "httpc_sock.h"
 #include "log.h"
 
 #include <curl/curl.h>
@@ -61,6 +62,7 @@ TAILQ_HEAD(httpc_xfers, httpc_xfer);
 struct httpc {
 	struct event_base	*base;
 	CURLM			*multi;
+	struct hsocks		*socks;		/* the sockets curl watches */
 	struct event		*timer;		/* curl's one timeout */
 	struct event		*defer;		/* delivers deferred failures */
 	struct httpc_xfers	 active;	/* added to the multi handle */
@@ -70,6 +72,7 @@ struct httpc {
 	size_t			 in_flight;
 	long			 connect_ms;
 	bool			 closing;
+	bool			 in_timeout;	/* inside httpc_on_timeout() */
 };
 
 /* ---- buffers ------------------------------------------------------------- */
@@ -364,6 +367,10 @@ httpc_set_protocols(CURL *e)
 #endif
 }
 
+static curl_socket_t httpc_sock_open(void *arg, curlsocktype purpose,
+    struct curl_sockaddr *a);
+static int httpc_sock_close(void *arg, curl_socket_t fd);
+
 /* Options that do not depend on the request. */
 static CURLcode
 httpc_set_fixed(struct httpc_xfer *x)
@@ -385,7 +392,13 @@ httpc_set_fixed(struct httpc_xfer *x)
 	    (rc = curl_easy_setopt(e, CURLOPT_HEADERFUNCTION,
 	    httpc_on_header)) != CURLE_OK ||
 	    (rc = curl_easy_setopt(e, CURLOPT_HEADERDATA, x)) != CURLE_OK ||
-	    (rc = curl_easy_setopt(e, CURLOPT_USERAGENT, "sanzhangd")) !=
+	    (rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION,
+	    httpc_sock_open)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x->h)) !=
+	    CURLE_OK ||
+	    (rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION,
+	    httpc_sock_close)) != CURLE_OK ||
+	    (rc = curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, x->h)) !=
 	    CURLE_OK)
 		return rc;
 	if ((rc = curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
@@ -553,7 +566,9 @@ httpc_on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	h->in_timeout = true;
 	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	h->in_timeout = false;
 	httpc_drain(h);
 }
 
@@ -575,7 +590,14 @@ httpc_on_defer(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* curl's TIMERFUNCTION: one timer; -1 removes it, 0 means next turn. */
+/*
+ * curl's TIMERFUNCTION: one timer; -1 removes it.  0 ("now", after a
+ * handle was added) runs the timer later in this same loop turn, so a new
+ * request reuses its idle connection before the loop next polls and the
+ * socket's watch is not dropped and re-added; asked again from inside
+ * the timer itself, it waits for the next turn, so curl cannot hold the
+ * loop.
+ */
 static int
 httpc_timer_set(CURLM *m, long ms, void *arg)
 {
@@ -585,47 +607,54 @@ httpc_timer_set(CURLM *m, long ms, void *arg)
 	(void)m;
 	if (ms < 0)
 		return evtimer_del(h->timer);
+	if (ms == 0 && !h->in_timeout) {
+		evtimer_del(h->timer);
+		event_active(h->timer, EV_TIMEOUT, 0);
+		return 0;
+	}
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	return evtimer_add(h->timer, &tv);
 }
 
-/*
- * curl's SOCKETFUNCTION: the socket's event is kept as curl's per-socket
- * pointer (curl_multi_assign), made on first sight, changed in place, and
- * freed when curl lets go of the socket.
- */
+/* curl's SOCKETFUNCTION: the watches live in httpc_sock.c. */
 static int
 httpc_sock_set(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
 {
 	struct httpc *h = arg;
-	struct event *ev = sockp;
-	short flags = EV_PERSIST;
+	short flags = 0;
 
 	(void)e;
+	(void)sockp;
 	if (what == CURL_POLL_REMOVE) {
-		if (ev != NULL) {
-			event_free(ev);
-			curl_multi_assign(h->multi, fd, NULL);
-		}
+		hsocks_unwatch(h->socks, fd);
 		return 0;
 	}
 	if (what & CURL_POLL_IN)
 		flags |= EV_READ;
 	if (what & CURL_POLL_OUT)
 		flags |= EV_WRITE;
-	if (ev == NULL) {
-		if ((ev = event_new(h->base, fd, flags, httpc_on_event, h)) ==
-		    NULL) {
-			log_warnx("httpc: no memory for a socket event");
-			return -1;
-		}
-		curl_multi_assign(h->multi, fd, ev);
-	} else {
-		event_del(ev);
-		event_assign(ev, h->base, fd, flags, httpc_on_event, h);
-	}
-	return event_add(ev, NULL);
+	return hsocks_watch(h->socks, fd, flags);
+}
+
+/* curl's OPENSOCKETFUNCTION and CLOSESOCKETFUNCTION, for the parking. */
+static curl_socket_t
+httpc_sock_open(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct httpc *h = arg;
+	int fd;
+
+	(void)purpose;
+	fd = hsocks_open(h->socks, a->family, a->socktype, a->protocol);
+	return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+static int
+httpc_sock_close(void *arg, curl_socket_t fd)
+{
+	struct httpc *h = arg;
+
+	return hsocks_close(h->socks, fd);
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -669,6 +698,7 @@ httpc_new(struct event_base *base, const struct httpc_opts *o)
 	h->connect_ms = o != NULL && o->connect_timeout_ms > 0 ?
 	    o->connect_timeout_ms : HTTPC_DEFAULT_CONNECT_MS;
 	if ((h->multi = curl_multi_init()) == NULL ||
+	    (h->socks = hsocks_new(base, httpc_on_event, h)) == NULL ||
 	    (h->timer = evtimer_new(base, httpc_on_timeout, h)) == NULL ||
 	    (h->defer = event_new(base, -1, 0, httpc_on_defer, h)) == NULL ||
 	    httpc_set_multi(h, o) != 0) {
@@ -705,6 +735,7 @@ httpc_free(struct httpc *h)
 	/* Closing cached connections calls httpc_sock_set(): events go last. */
 	if (h->multi != NULL)
 		curl_multi_cleanup(h->multi);
+	hsocks_free(h->socks);
 	if (h->timer != NULL)
 		event_free(h->timer);
 	if (h->defer != NULL)

@@ -479,6 +479,38 @@ test_timeout(void **state)
  * One recycled transfer after another (only one is ever idle here): each
  * request's method, body and socket are its own, never the last one's.
  */
+/*
+ * The server drops a kept-alive connection while it is idle: the loop
+ * must not spin on the closed socket (its watch is kept between requests),
+ * and the next request goes out on a new connection.
+ */
+static void
+test_server_closes_idle(void **state)
+{
+	struct fixture *f = *state;
+	struct got g1 = { .want = { NULL } }, g2 = { .want = { NULL } };
+	clock_t cpu;
+	double until;
+	int before;
+
+	evhttp_set_timeout(f->http, 1);
+	before = peer_ports;
+	send_to(f, "GET", "/ok", 0, got_done, &g1);
+	run_until(f, &g1.calls, 1, 5);
+	assert_int_equal(g1.status, 200);
+	/* The server times the idle connection out after 1 s. */
+	cpu = clock();
+	until = now_s() + 2.0;
+	while (now_s() < until)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	assert_true((double)(clock() - cpu) / CLOCKS_PER_SEC < 0.5);
+	send_to(f, "GET", "/ok", 0, got_done, &g2);
+	run_until(f, &g2.calls, 1, 5);
+	assert_int_equal(g2.code, 0);
+	assert_int_equal(g2.status, 200);
+	assert_int_equal(peer_ports, before + 2);
+}
+
 static void
 test_reuse_resets_request(void **state)
 {
@@ -774,6 +806,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reuse_resets_request, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_server_closes_idle, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unix_socket, setup,
 		    teardown),
