@@ -162,20 +162,20 @@ static json_t *
 health_channels(struct daemon *d)
 {
 	json_t *a = json_array();
-	struct sz_chan *v;
+	struct sz_chan *const *v;
 	size_t n;
 
 	v = dispatch_channels(d->dispatch, &n);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,"
-		    "s:I,s:i}", "name", v[i].cfg->name,
-		    "plugin", v[i].plugin->name,
-		    "messages", (json_int_t)v[i].n_messages,
-		    "requests", (json_int_t)v[i].n_requests,
-		    "accepted", (json_int_t)v[i].n_accepted,
-		    "retried", (json_int_t)v[i].n_retried,
-		    "failed", (json_int_t)v[i].n_failed,
-		    "in_flight", v[i].inflight));
+		    "s:I,s:i}", "name", v[i]->cfg->name,
+		    "plugin", v[i]->plugin->name,
+		    "messages", (json_int_t)v[i]->n_messages,
+		    "requests", (json_int_t)v[i]->n_requests,
+		    "accepted", (json_int_t)v[i]->n_accepted,
+		    "retried", (json_int_t)v[i]->n_retried,
+		    "failed", (json_int_t)v[i]->n_failed,
+		    "in_flight", v[i]->inflight));
 	return a;
 }
 

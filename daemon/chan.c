@@ -97,6 +97,7 @@ host_log(struct sz_chan *c, enum sz_log_level level, const char *fmt, ...)
 /* ---- HTTP -------------------------------------------------------------------- */
 
 struct host_http {
+	struct sz_chan	*c;
 	sz_http_done	 done;
 	void		*arg;
 };
@@ -121,6 +122,7 @@ host_http_done(const struct httpc_resp *hr, void *arg)
 		.priv = hr,
 	};
 
+	h->c->http_pending--;
 	h->done(h->arg, &resp);
 	free(h);
 }
@@ -138,12 +140,14 @@ host_http(struct sz_chan *c, const struct sz_http_req *req, sz_http_done done,
 
 	if (h == NULL)
 		return -1;
+	h->c = c;
 	h->done = done;
 	h->arg = arg;
 	if (httpc_send(c->d->httpc, &r, host_http_done, h) != 0) {
 		free(h);
 		return -1;
 	}
+	c->http_pending++;
 	c->n_requests++;
 	return 0;
 }
@@ -261,10 +265,11 @@ static const struct sz_host chan_host = {
 
 /* ---- the set ------------------------------------------------------------------- */
 
+/* Open channel c from cfg (its config file, plugin directory, public URL). */
 static int
-chan_open_one(struct sz_chan *c, struct chan_set *cs, char *err, size_t errlen)
+chan_open_one(struct sz_chan *c, struct chan_set *cs, const struct config *cfg,
+    char *err, size_t errlen)
 {
-	const struct config *cfg = c->d->cfg;
 	const struct plugin_mod *m;
 	char perr[256] = "";
 
@@ -303,6 +308,60 @@ chan_open_one(struct sz_chan *c, struct chan_set *cs, char *err, size_t errlen)
 	return 0;
 }
 
+static void
+chan_close_one(struct sz_chan *c)
+{
+	if (c->closed)
+		return;
+	if (c->plugin != NULL && c->plugin->close != NULL)
+		c->plugin->close(c->state);
+	c->state = NULL;
+	c->closed = true;
+	chan_replies_free(c->replies, c->n_replies);
+	c->replies = NULL;
+	c->n_replies = 0;
+}
+
+/* A new channel for cfg's channel i, kept in cs->all; NULL and err if not. */
+static struct sz_chan *
+chan_new(struct chan_set *cs, const struct config *cfg, size_t i, char *err,
+    size_t errlen)
+{
+	struct sz_chan *c, **all;
+
+	if ((all = reallocarray(cs->all, cs->n_all + 1, sizeof(*all))) ==
+	    NULL || (cs->all = all, c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->d = cs->d;
+	c->dp = cs->dp;
+	c->cfg = &cfg->channels[i];
+	if (chan_open_one(c, cs, cfg, err, errlen) != 0) {
+		free(c);
+		return NULL;
+	}
+	cs->all[cs->n_all++] = c;
+	return c;
+}
+
+/* A view of n channels, kept in cs->views; NULL when out of memory. */
+static struct chan_view *
+chan_view_new(struct chan_set *cs, size_t n)
+{
+	struct chan_view *v, **views;
+
+	if ((views = reallocarray(cs->views, cs->n_views + 1,
+	    sizeof(*views))) == NULL)
+		return NULL;
+	cs->views = views;
+	if ((v = calloc(1, sizeof(*v) + n * sizeof(v->v[0]))) == NULL)
+		return NULL;
+	v->n = n;
+	cs->views[cs->n_views++] = v;
+	return v;
+}
+
 int
 chan_open_all(struct chan_set *cs, struct daemon *d, struct dispatch *dp,
     char *err, size_t errlen)
@@ -310,23 +369,18 @@ chan_open_all(struct chan_set *cs, struct daemon *d, struct dispatch *dp,
 	const struct config *cfg = d->cfg;
 
 	memset(cs, 0, sizeof(*cs));
-	if (cfg->n_channels == 0)
-		return 0;
-	if ((cs->v = calloc(cfg->n_channels, sizeof(*cs->v))) == NULL) {
+	cs->d = d;
+	cs->dp = dp;
+	if ((cs->cur = chan_view_new(cs, cfg->n_channels)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < cfg->n_channels; i++) {
-		struct sz_chan *c = &cs->v[cs->n++];
-
-		c->d = d;
-		c->dp = dp;
-		c->cfg = &cfg->channels[i];
-		if (chan_open_one(c, cs, err, errlen) != 0) {
+	for (size_t i = 0; i < cfg->n_channels; i++)
+		if ((cs->cur->v[i] = chan_new(cs, cfg, i, err, errlen)) ==
+		    NULL) {
 			chan_close_all(cs);
 			return -1;
 		}
-	}
 	return 0;
 }
 
@@ -345,23 +399,112 @@ chan_check_all(const struct config *cfg, char *err, size_t errlen)
 void
 chan_close_all(struct chan_set *cs)
 {
-	for (size_t i = 0; i < cs->n; i++) {
-		if (cs->v[i].plugin != NULL && cs->v[i].plugin->close != NULL)
-			cs->v[i].plugin->close(cs->v[i].state);
-		chan_replies_free(cs->v[i].replies, cs->v[i].n_replies);
+	for (size_t i = 0; i < cs->n_all; i++) {
+		chan_close_one(cs->all[i]);
+		free(cs->all[i]);
 	}
-	free(cs->v);
-	cs->v = NULL;
-	cs->n = 0;
+	free(cs->all);
+	for (size_t i = 0; i < cs->n_views; i++)
+		free(cs->views[i]);
+	free(cs->views);
 	plugin_set_free(&cs->plugins);
+	memset(cs, 0, sizeof(*cs));
+}
+
+/* Append ", name what" to the reload's summary. */
+static void
+chan_note(char *buf, size_t len, const char *name, const char *what)
+{
+	size_t off = strlen(buf);
+
+	snprintf(buf + off, len > off ? len - off : 0, "%s%s %s",
+	    off ? ", " : "", name, what);
+}
+
+int
+chan_reload(struct chan_set *cs, const struct config *next, char *changed,
+    size_t changedlen, char *err, size_t errlen)
+{
+	struct chan_view *old = cs->cur, *v;
+	struct sz_chan *c, *was;
+	size_t n_all = cs->n_all, i, k;
+
+	changed[0] = '\0';
+	if ((v = chan_view_new(cs, next->n_channels)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < next->n_channels; i++) {
+		was = chan_find(old, next->channels[i].name);
+		if (was != NULL && config_channel_eq(was->cfg,
+		    &next->channels[i])) {
+			v->v[i] = was;
+			continue;
+		}
+		if ((c = chan_new(cs, next, i, err, errlen)) == NULL)
+			goto fail;
+		if (was != NULL) {
+			/* The counters go on: /metrics sees one channel. */
+			c->n_messages = was->n_messages;
+			c->n_requests = was->n_requests;
+			c->n_accepted = was->n_accepted;
+			c->n_retried = was->n_retried;
+			c->n_failed = was->n_failed;
+			c->n_delivered = was->n_delivered;
+			c->n_undelivered = was->n_undelivered;
+			c->n_errors = was->n_errors;
+		}
+		chan_note(changed, changedlen, next->channels[i].name,
+		    was != NULL ? "changed" : "added");
+		v->v[i] = c;
+	}
+	/* Committed: the kept ones read next's settings (equal values). */
+	for (i = 0; i < next->n_channels; i++)
+		v->v[i]->cfg = &next->channels[i];
+	for (k = 0; k < old->n; k++) {
+		for (i = 0; i < v->n && v->v[i] != old->v[k]; i++)
+			;
+		if (i < v->n)
+			continue;
+		old->v[k]->retired = true;
+		if (chan_find(v, old->v[k]->cfg->name) == NULL)
+			chan_note(changed, changedlen, old->v[k]->cfg->name,
+			    "removed");
+	}
+	cs->cur = v;
+	return 0;
+fail:
+	/* Close what this reload opened; the running view stays. */
+	for (k = n_all; k < cs->n_all; k++) {
+		chan_close_one(cs->all[k]);
+		free(cs->all[k]);
+	}
+	cs->n_all = n_all;
+	free(cs->views[--cs->n_views]);
+	return -1;
+}
+
+void
+chan_reap(struct chan_set *cs)
+{
+	for (size_t i = 0; i < cs->n_all; i++) {
+		struct sz_chan *c = cs->all[i];
+
+		if (c->retired && !c->closed && c->inflight == 0 &&
+		    c->http_pending == 0) {
+			log_info("channel %s: the configuration before the "
+			    "reload is closed", c->cfg->name);
+			chan_close_one(c);
+		}
+	}
 }
 
 struct sz_chan *
-chan_find(struct chan_set *cs, const char *name)
+chan_find(const struct chan_view *v, const char *name)
 {
-	for (size_t i = 0; i < cs->n; i++)
-		if (strcmp(cs->v[i].cfg->name, name) == 0)
-			return &cs->v[i];
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->v[i]->cfg->name, name) == 0)
+			return v->v[i];
 	return NULL;
 }
 

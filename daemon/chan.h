@@ -40,6 +40,11 @@ struct sz_chan {
 	int				 inflight;	/* send() requests not yet
 							 * fully answered */
 	bool				 full;		/* no budget left this pass */
+	bool				 retired;	/* replaced or dropped by a
+							 * reload: sends nothing more */
+	bool				 closed;	/* its plugin closed */
+	int				 http_pending;	/* host->http() calls not yet
+							 * answered */
 	double				 tokens;	/* rate budget now */
 	struct timespec			 refilled;
 	/* The SMS replies heard during the inbound() call now running. */
@@ -57,11 +62,26 @@ struct sz_chan {
 							 * the plugin logged */
 };
 
-/* All channels of the running config. */
-struct chan_set {
-	struct plugin_set	 plugins;
-	struct sz_chan		*v;
+/*
+ * The channels in effect: an immutable list, replaced whole by a reload.
+ * A reader thread may hold a view while the loop moves on to the next;
+ * views, like channels, are freed only at exit.
+ */
+struct chan_view {
 	size_t			 n;
+	struct sz_chan		*v[];
+};
+
+/* Every channel since start: the current view and what a reload retired. */
+struct chan_set {
+	struct daemon		*d;
+	struct dispatch		*dp;
+	struct plugin_set	 plugins;	/* loaded, never unloaded */
+	struct chan_view	*cur;
+	struct chan_view	**views;	/* every view made, cur last */
+	size_t			 n_views;
+	struct sz_chan		**all;		/* every channel opened */
+	size_t			 n_all;
 };
 
 /*
@@ -72,11 +92,22 @@ int chan_open_all(struct chan_set *cs, struct daemon *d, struct dispatch *dp,
     char *err, size_t errlen);
 void chan_close_all(struct chan_set *cs);
 /*
+ * A reload: keep each channel whose configuration in next is unchanged,
+ * open the new and changed ones from next, and make them current; the
+ * replaced and dropped ones are retired (they finish what they sent, then
+ * chan_reap() closes them).  On error (named by file and line) nothing
+ * changed.  Logs what changed in *changed (e.g. "sms changed, fax added").
+ */
+int chan_reload(struct chan_set *cs, const struct config *next,
+    char *changed, size_t changedlen, char *err, size_t errlen);
+/* Close the plugins of retired channels that have nothing in flight. */
+void chan_reap(struct chan_set *cs);
+/*
  * For sanzhangd -t: load, check and open every channel of cfg, then close
  * them again (plugins do no I/O when opened).  -1 and err as above.
  */
 int chan_check_all(const struct config *cfg, char *err, size_t errlen);
-struct sz_chan *chan_find(struct chan_set *cs, const char *name);
+struct sz_chan *chan_find(const struct chan_view *v, const char *name);
 /* Free the replies a callback left (their ownership was not taken). */
 void chan_replies_free(struct chan_reply *v, size_t n);
 

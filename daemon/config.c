@@ -412,6 +412,61 @@ cfg_free_strv(char **v, size_t n)
 	free(v);
 }
 
+/* ---- comparing (reloads) ------------------------------------------------ */
+
+bool
+config_str_eq(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Two libconfig settings with the same value (names, types, contents). */
+static bool
+setting_eq(const config_setting_t *a, const config_setting_t *b)
+{
+	int type = config_setting_type(a), n;
+
+	if (type != config_setting_type(b) ||
+	    !config_str_eq(config_setting_name(a), config_setting_name(b)))
+		return false;
+	switch (type) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return config_setting_get_int64(a) == config_setting_get_int64(b);
+	case CONFIG_TYPE_FLOAT:
+		return config_setting_get_float(a) == config_setting_get_float(b);
+	case CONFIG_TYPE_BOOL:
+		return config_setting_get_bool(a) == config_setting_get_bool(b);
+	case CONFIG_TYPE_STRING:
+		return config_str_eq(config_setting_get_string(a),
+		    config_setting_get_string(b));
+	case CONFIG_TYPE_GROUP:
+	case CONFIG_TYPE_ARRAY:
+	case CONFIG_TYPE_LIST:
+		if ((n = config_setting_length(a)) != config_setting_length(b))
+			return false;
+		for (int i = 0; i < n; i++)
+			if (!setting_eq(config_setting_get_elem(a, (unsigned)i),
+			    config_setting_get_elem(b, (unsigned)i)))
+				return false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool
+config_channel_eq(const struct cfg_channel *a, const struct cfg_channel *b)
+{
+	return config_str_eq(a->name, b->name) &&
+	    config_str_eq(a->plugin, b->plugin) &&
+	    a->rate == b->rate && a->concurrency == b->concurrency &&
+	    a->batch == b->batch &&
+	    config_str_eq(a->inbound_secret, b->inbound_secret) &&
+	    setting_eq(a->settings, b->settings);
+}
+
 void
 config_free(struct config *cfg)
 {

@@ -107,6 +107,12 @@ struct config {
 struct config *config_load(const char *path, char *err, size_t errlen);
 void config_free(struct config *cfg);
 
+/* Both NULL, or the same string. */
+bool config_str_eq(const char *a, const char *b);
+/* The same channel settings (name, plugin, limits and the plugin's own). */
+bool config_channel_eq(const struct cfg_channel *a,
+    const struct cfg_channel *b);
+
 /* Find the token whose SHA-256 matches (constant-time compare), or NULL. */
 const struct cfg_token *config_token_find(const struct config *cfg,
     const unsigned char sha256[32]);

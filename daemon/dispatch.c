@@ -331,6 +331,27 @@ job_compose(struct dispatch *dp, struct job *j, const struct cached_alert *a)
 static void job_expire(struct dispatch *dp, struct job *j);
 
 /*
+ * A queued job whose channel a reload replaced or dropped: it goes out on
+ * the channel of that name now in effect (rendered again if its plugin
+ * changed), or, with none left, fails over to the next channel.
+ */
+static bool
+job_rechan(struct dispatch *dp, struct job *j, const struct cached_alert *a)
+{
+	struct sz_chan *c = chan_find(dp->chans.cur, j->row->channel);
+
+	if (c == NULL) {
+		job_settle(dp, j, SZ_FAILED, NULL, 0,
+		    "channel removed from the configuration");
+		return false;
+	}
+	if (c->plugin != j->chan->plugin)
+		composed_free(&j->msg);
+	j->chan = c;
+	return job_compose(dp, j, a) == 0;
+}
+
+/*
  * Whether a READY job's alert still stands.  A cancelled one is dropped
  * (the cancel already marked it in the store); an expired one is settled
  * as expired, not sent late.
@@ -345,6 +366,9 @@ job_alive(struct dispatch *dp, struct job *j)
 		job_expire(dp, j);
 		return false;
 	}
+	if (a != NULL && a->b.active && j->chan != NULL && j->chan->retired &&
+	    !job_rechan(dp, j, a))
+		return false;
 	/* Quiet hours began after the notice was made, or hold a retry. */
 	if (a != NULL && a->b.active && a->b.kind == ALERT_NOTICE &&
 	    (until = quiet_until(&dp->d->cfg->quiet, now)) != 0) {
@@ -375,7 +399,7 @@ dp_job_prepare(struct dispatch *dp, struct job *j)
 		return false;
 	a = alert_find(dp, j->row->alert_id);
 	if (j->chan == NULL &&
-	    (j->chan = chan_find(&dp->chans, j->row->channel)) == NULL) {
+	    (j->chan = chan_find(dp->chans.cur, j->row->channel)) == NULL) {
 		job_settle(dp, j, SZ_FAILED, NULL, 0, "channel not configured");
 		return false;
 	}
@@ -451,9 +475,9 @@ send_ready(struct dispatch *dp)
 
 	if (dp->stopping)
 		return;
-	for (size_t i = 0; i < dp->chans.n; i++)
-		dp->chans.v[i].full = false;
-	for (j = TAILQ_FIRST(&dp->ready); j != NULL && full < dp->chans.n;
+	for (size_t i = 0; i < dp->chans.cur->n; i++)
+		dp->chans.cur->v[i]->full = false;
+	for (j = TAILQ_FIRST(&dp->ready); j != NULL && full < dp->chans.cur->n;
 	    j = next) {
 		next = TAILQ_NEXT(j, q);
 		if (!job_alive(dp, j) || j->chan->full)
@@ -482,6 +506,7 @@ dispatch_tick(evutil_socket_t fd, short what, void *arg)
 	struct dispatch *dp = arg;
 
 	dp->kicked = false;
+	chan_reap(&dp->chans);
 	send_ready(dp);
 	dp_flush_outcomes(dp);
 	dp_fetch(dp, what == 0 || (what & EV_READ));
@@ -547,14 +572,26 @@ dispatch_queued(const struct dispatch *dp)
 struct sz_chan *
 dispatch_channel(struct dispatch *dp, const char *name)
 {
-	return chan_find(&dp->chans, name);
+	return chan_find(dp->chans.cur, name);
 }
 
-struct sz_chan *
+struct sz_chan *const *
 dispatch_channels(struct dispatch *dp, size_t *n)
 {
-	*n = dp->chans.n;
-	return dp->chans.v;
+	*n = dp->chans.cur->n;
+	return dp->chans.cur->v;
+}
+
+int
+dispatch_reload(struct dispatch *dp, const struct config *next,
+    char *changed, size_t changedlen, char *err, size_t errlen)
+{
+	if (chan_reload(&dp->chans, next, changed, changedlen, err,
+	    errlen) != 0)
+		return -1;
+	/* Queued messages move to the new channels as they are sent. */
+	dispatch_wake(dp);
+	return 0;
 }
 
 /* ---- life ----------------------------------------------------------------------- */

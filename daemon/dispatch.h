@@ -38,7 +38,14 @@ void dispatch_free(struct dispatch *dp);
 /* The channel of this name, for inbound callbacks; NULL when unknown. */
 struct sz_chan *dispatch_channel(struct dispatch *dp, const char *name);
 /* Every channel (n of them), for status reports. */
-struct sz_chan *dispatch_channels(struct dispatch *dp, size_t *n);
+struct sz_chan *const *dispatch_channels(struct dispatch *dp, size_t *n);
+/*
+ * A reload: switch to next's channels (see chan_reload(), which says what
+ * changed in changed).  0, or -1 and err (file:line) with the running
+ * channels unchanged.
+ */
+int dispatch_reload(struct dispatch *dp, const struct config *next,
+    char *changed, size_t changedlen, char *err, size_t errlen);
 
 /* From the host functions of chan.c. */
 void dispatch_outcome(struct dispatch *dp, struct sz_chan *c,

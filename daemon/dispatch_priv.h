@@ -61,6 +61,7 @@ struct cached_alert {
 struct page {
 	struct dispatch		*dp;
 	const struct config	*cfg;	/* in effect when asked for (reloads) */
+	const struct chan_view	*chans;	/* the channels then (reloads) */
 	struct dlv_cursor	 after;
 	int64_t			 now;
 	struct job		**jobs;

@@ -63,7 +63,7 @@ page_compose(struct page *pg)
 			if (pg->alerts[k].id == j->row->alert_id)
 				a = &pg->alerts[k];
 		if (a == NULL || !a->b.active ||
-		    (j->chan = chan_find(&dp->chans, j->row->channel)) == NULL)
+		    (j->chan = chan_find(pg->chans, j->row->channel)) == NULL)
 			continue;
 		if (dp_job_render(dp, pg->cfg, j, a, err, sizeof(err)) != 0)
 			composed_free(&j->msg);
@@ -161,6 +161,7 @@ dp_fetch(struct dispatch *dp, bool woken)
 		return;
 	pg->dp = dp;
 	pg->cfg = dp->d->cfg;
+	pg->chans = dp->chans.cur;
 	pg->after = dp->cursor;
 	pg->now = now;
 	dp->fetching = true;

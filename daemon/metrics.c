@@ -181,48 +181,48 @@ static void
 render_channels(struct evbuffer *o, struct daemon *d)
 {
 	size_t n;
-	struct sz_chan *v = dispatch_channels(d->dispatch, &n);
+	struct sz_chan *const *v = dispatch_channels(d->dispatch, &n);
 
 	family(o, "sanzhang_channel_messages_total", "counter",
 	    "Messages handed to the channel's plugin.");
 	for (size_t i = 0; i < n; i++)
-		chan_line(o, "sanzhang_channel_messages_total", &v[i], "",
-		    v[i].n_messages);
+		chan_line(o, "sanzhang_channel_messages_total", v[i], "",
+		    v[i]->n_messages);
 	family(o, "sanzhang_channel_requests_total", "counter",
 	    "HTTP requests the channel's plugin made (one may carry many "
 	    "numbers).");
 	for (size_t i = 0; i < n; i++)
-		chan_line(o, "sanzhang_channel_requests_total", &v[i], "",
-		    v[i].n_requests);
+		chan_line(o, "sanzhang_channel_requests_total", v[i], "",
+		    v[i]->n_requests);
 	family(o, "sanzhang_deliveries_total", "counter",
 	    "Send outcomes by channel: accepted by the gateway, to retry, "
 	    "failed.");
 	for (size_t i = 0; i < n; i++) {
-		chan_line(o, "sanzhang_deliveries_total", &v[i],
-		    ",outcome=\"accepted\"", v[i].n_accepted);
-		chan_line(o, "sanzhang_deliveries_total", &v[i],
-		    ",outcome=\"retry\"", v[i].n_retried);
-		chan_line(o, "sanzhang_deliveries_total", &v[i],
-		    ",outcome=\"failed\"", v[i].n_failed);
+		chan_line(o, "sanzhang_deliveries_total", v[i],
+		    ",outcome=\"accepted\"", v[i]->n_accepted);
+		chan_line(o, "sanzhang_deliveries_total", v[i],
+		    ",outcome=\"retry\"", v[i]->n_retried);
+		chan_line(o, "sanzhang_deliveries_total", v[i],
+		    ",outcome=\"failed\"", v[i]->n_failed);
 	}
 	family(o, "sanzhang_receipts_total", "counter",
 	    "Delivery reports from the gateway, by channel and state.");
 	for (size_t i = 0; i < n; i++) {
-		chan_line(o, "sanzhang_receipts_total", &v[i],
-		    ",state=\"delivered\"", v[i].n_delivered);
-		chan_line(o, "sanzhang_receipts_total", &v[i],
-		    ",state=\"failed\"", v[i].n_undelivered);
+		chan_line(o, "sanzhang_receipts_total", v[i],
+		    ",state=\"delivered\"", v[i]->n_delivered);
+		chan_line(o, "sanzhang_receipts_total", v[i],
+		    ",state=\"failed\"", v[i]->n_undelivered);
 	}
 	family(o, "sanzhang_plugin_errors_total", "counter",
 	    "Plugin errors: send() refused, or an error the plugin logged.");
 	for (size_t i = 0; i < n; i++)
-		chan_line(o, "sanzhang_plugin_errors_total", &v[i], "",
-		    v[i].n_errors);
+		chan_line(o, "sanzhang_plugin_errors_total", v[i], "",
+		    v[i]->n_errors);
 	family(o, "sanzhang_channel_in_flight", "gauge",
 	    "The channel's requests not yet answered.");
 	for (size_t i = 0; i < n; i++)
-		chan_line(o, "sanzhang_channel_in_flight", &v[i], "",
-		    (uint64_t)v[i].inflight);
+		chan_line(o, "sanzhang_channel_in_flight", v[i], "",
+		    (uint64_t)v[i]->inflight);
 }
 
 static void

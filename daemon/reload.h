@@ -1,14 +1,18 @@
 /*
  * reload.h - SIGHUP: read the configuration again and switch to it.
  *
- * Tokens, templates, escalation policies, routing, quiet hours and the
- * log level take effect at once, for the next request, message
- * or escalation step; what is already under way finishes as it began.
+ * Tokens, channels, templates, escalation policies, routing, quiet hours
+ * and the log level take effect at once, for the next request, message
+ * or escalation step; what is already under way finishes as it began.  A
+ * channel whose settings changed is opened anew from the new file (its
+ * plugin's errors refuse the whole reload); messages queued for it go out
+ * on the new one, and the old one closes once its requests in flight are
+ * answered.
  * What is bound at start (state_dir, plugin_dir, listen, control_socket,
- * public_url, which is in the channels' callback URLs, max_body,
- * http_timeout, and the channels and their plugins) cannot
- * change this way: a configuration that changes any of it is refused,
- * naming what, and the running one stays, as it does for a broken file.
+ * public_url, which is in the channels' callback URLs, max_body and
+ * http_timeout) cannot change this way: a configuration that changes any
+ * of it is refused, naming what, and the running one stays, as it does
+ * for a broken file.
  */
 #ifndef SANZHANG_RELOAD_H
 #define SANZHANG_RELOAD_H

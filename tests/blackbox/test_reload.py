@@ -1,9 +1,11 @@
 """
-SIGHUP reloads the configuration: new tokens and templates take effect at
-once; a broken file, or one that changes what only a restart can (listen,
-channels, ...), is refused with the reason and the old one keeps serving;
-and 100 reloads in the middle of a fan-out and of API traffic lose no
-message and no request.
+SIGHUP reloads the configuration: new tokens, templates and channels take
+effect at once (messages queued for a changed channel go out on the new
+one, none twice); a broken file, a channel its plugin refuses, or one that
+changes what only a restart can (listen, max_body, ...), is refused with
+the reason and the old one keeps serving; and 100 reloads, each reopening
+the channel, in the middle of a fan-out and of API traffic lose no message
+and no request.
 """
 
 import signal
@@ -13,7 +15,7 @@ import time
 import pytest
 
 from conftest import ADMIN, TOKENS, Token, config_text
-from test_fanout import (create, crash_rows, drill, phone_of,
+from test_fanout import (by_alert, create, crash_rows, drill, phone_of,
                          receivers, routing_all, wait_counts,
                          webhook_channel, zero_counts)
 
@@ -24,15 +26,19 @@ NH = "220104001"
 
 
 def write_conf(d, rec, tokens=TOKENS, template="{title}：{body}", extra="",
-               port=None, hook_extra=""):
-    """conftest's config with our channel, routing and drill template."""
+               port=None, hook_extra="", more=(), route=("hook",)):
+    """
+    conftest's config with our channel (and the channel groups in more),
+    routing and drill template.
+    """
     text = config_text(d.state_dir, port or d.port, d.sock, tokens=tokens,
                        extra=extra)
     lines = [ln for ln in text.split("\n")
              if not ln.startswith(("channels =", "routing ="))]
-    lines.insert(len(lines) - 1, "channels = ( %s );" %
-                 webhook_channel(rec, extra=hook_extra))
-    lines.insert(len(lines) - 1, routing_all("hook"))
+    chans = ([webhook_channel(rec, extra=hook_extra)] if rec else []) + \
+        list(more)
+    lines.insert(len(lines) - 1, "channels = ( %s );" % ", ".join(chans))
+    lines.insert(len(lines) - 1, routing_all(*route))
     lines.insert(len(lines) - 1,
                  'templates = { drill = "%s"; };' % template)
     with open(d.conf, "w", encoding="utf-8") as f:
@@ -110,13 +116,20 @@ def test_reload_refuses_broken_and_restart_only_changes(daemons, receivers):
     assert "still running" in line, line
     assert d.get("/v1/alerts", token=NEWCOMER).status == 200
 
+    # A channel its plugin refuses: file and line, nothing applied.
+    write_conf(d, rec, tokens=TOKENS, hook_extra='colour = "red";')
+    hup(d, 2)
+    line = last_reload_line(d)
+    assert "%s:" % d.conf in line and "channel" in line and \
+        "colour" in line and "still running" in line, line
+    assert d.get("/v1/alerts", token=NEWCOMER).status == 200
+
     # What only a restart can change: named, and nothing else applied.
     cases = [
         (dict(port=d.port + 1), "listen"),
-        (dict(hook_extra="concurrency = 3;"), "channel hook"),
         (dict(extra="max_body = 2048;"), "max_body"),
     ]
-    for n, (kw, what) in enumerate(cases, start=2):
+    for n, (kw, what) in enumerate(cases, start=3):
         write_conf(d, rec, tokens=TOKENS, **kw)
         hup(d, n)
         line = last_reload_line(d)
@@ -126,12 +139,71 @@ def test_reload_refuses_broken_and_restart_only_changes(daemons, receivers):
 
     # And the good one still goes through afterwards.
     write_conf(d, rec, tokens=TOKENS)
-    hup(d, len(cases) + 2)
+    hup(d, len(cases) + 3)
     assert d.get("/v1/alerts", token=NEWCOMER).status == 401
+    a = create(d, drill(targets=[NH], roles=["unit_leader"]))
+    assert len(by_alert(rec.wait(20, 20), a["id"])) == 20
+
+
+def log_has(d, text, timeout=10.0):
+    end = time.monotonic() + timeout
+    while text not in d.log():
+        if time.monotonic() > end:
+            pytest.fail("%r not logged:\n%s" % (text, d.log_tail()))
+        time.sleep(0.05)
+
+
+def test_reload_changes_channels(daemons, receivers):
+    """
+    A changed channel (another receiver, another secret) takes over what
+    is queued for it; what the old one had in flight finishes there; no
+    message is sent twice or lost.  Then channels are added and removed.
+    """
+    old, new, third = receivers(delay=0.02), receivers(), receivers()
+    n = 600
+    d = daemons(start=False)
+    write_conf(d, old, hook_extra="concurrency = 4;")
+    d.start()
+    d.load(crash_rows(n))
+    a = create(d, drill(targets=[NH], roles=["unit_leader"]))
+    old.wait(40, 20)
+    write_conf(d, new, hook_extra="concurrency = 4;")
+    hup(d, 1)
+    assert "in effect" in last_reload_line(d), last_reload_line(d)
+    log_has(d, "channels (hook changed)")
+    wait_counts(d, a["id"], zero_counts(sent=n), 60)
+    # Both receivers check the signature with their own secret.
+    got_old = [r["id"] for r in by_alert(old.snapshot(), a["id"])]
+    got_new = [r["id"] for r in by_alert(new.snapshot(), a["id"])]
+    assert len(got_old) >= 40 and got_new, (len(got_old), len(got_new))
+    assert len(set(got_old) | set(got_new)) == n
+    assert len(got_old) + len(got_new) == n, "sent twice"
+    log_has(d, "hook: the configuration before the reload is closed")
+
+    # A channel added and routed to; then the first one removed.
+    write_conf(d, new, hook_extra="concurrency = 4;",
+               more=[webhook_channel(third, name="hook2")],
+               route=("hook2", "hook"))
+    hup(d, 2)
+    log_has(d, "channels (hook2 added)")
+    b = create(d, drill(targets=[NH], roles=["unit_leader"]))
+    assert len(by_alert(third.wait(n, 20), b["id"])) == n
+    write_conf(d, None, more=[webhook_channel(third, name="hook2")],
+               route=("hook2",))
+    hup(d, 3)
+    log_has(d, "channels (hook removed)")
+    c = create(d, drill(targets=[NH], roles=["unit_leader"]))
+    assert len(by_alert(third.wait(2 * n, 20), c["id"])) == n
+    assert len(by_alert(new.snapshot(), c["id"])) == 0
+    assert d.get("/v1/inbound/hook").status == 404
 
 
 def test_hundred_reloads_under_load(daemons, receivers):
-    """No message, no request lost while the config is swapped 100 times."""
+    """
+    No message, no request lost while the config is swapped 100 times,
+    each time with the channel's concurrency changed: every reload opens
+    the channel anew and retires the one sending.
+    """
     rec = receivers(delay=0.01)	# ~2 s for 3,000 at 16 at once
     d = daemons(start=False)
     write_conf(d, rec, template="甲：{title}",
@@ -153,8 +225,10 @@ def test_hundred_reloads_under_load(daemons, receivers):
         # Alternate the template, at least 100 times, until the fan-out
         # is over: reloads land before, during and after it.
         while not stop.is_set() or reloads[0] < 100:
-            write_conf(d, rec, template="乙：{title}" if reloads[0] % 2
-                       else "甲：{title}", hook_extra="concurrency = 16;")
+            odd = reloads[0] % 2
+            write_conf(d, rec, template="乙：{title}" if odd
+                       else "甲：{title}",
+                       hook_extra="concurrency = %d;" % (15 if odd else 16))
             reloads[0] += 1
             hup(d, reloads[0])
             during.append(len(rec.snapshot()))
