@@ -288,6 +288,10 @@ chan_open_one(struct sz_chan *c, struct chan_set *cs, char *err, size_t errlen)
 	if (c->cfg->inbound_secret == NULL && m->p->inbound != NULL)
 		log_warnx("channel %s: inbound callbacks are not authenticated; "
 		    "set inbound_secret", c->cfg->name);
+	if (chan_targets_new(c) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	c->tokens = c->cfg->rate > 0 ? c->cfg->rate : 0;
 	clock_gettime(CLOCK_MONOTONIC, &c->refilled);
 	if (m->p->open(&chan_host, c, &c->state, perr, sizeof(perr)) != 0) {
@@ -349,6 +353,7 @@ chan_close_all(struct chan_set *cs)
 		if (cs->v[i].plugin != NULL && cs->v[i].plugin->close != NULL)
 			cs->v[i].plugin->close(cs->v[i].state);
 		chan_replies_free(cs->v[i].replies, cs->v[i].n_replies);
+		chan_targets_free(&cs->v[i]);
 	}
 	free(cs->v);
 	cs->v = NULL;
@@ -367,13 +372,15 @@ chan_find(struct chan_set *cs, const char *name)
 
 /*
  * Concurrency counts requests (send() calls) in flight; the rate counts
- * messages.  One more request may carry up to a batch of messages.
+ * messages, or for a group robot requests (posts).  One more request may
+ * carry up to a batch of messages.
  */
 unsigned
 chan_budget(struct sz_chan *c)
 {
 	struct timespec now;
 	double dt, cap;
+	bool posts = chan_by_target(c);
 
 	if (c->inflight >= c->cfg->concurrency)
 		return 0;
@@ -385,9 +392,13 @@ chan_budget(struct sz_chan *c)
 	c->refilled = now;
 	/* A second's worth, and at least one full batch, may be saved up. */
 	cap = c->cfg->rate > c->batch ? c->cfg->rate : c->batch;
+	if (posts)
+		cap = c->cfg->rate > 1 ? c->cfg->rate : 1;
 	c->tokens += dt * c->cfg->rate;
 	if (c->tokens > cap)
 		c->tokens = cap;
+	if (posts)
+		return c->tokens >= 1 ? c->batch : 0;
 	return c->tokens < c->batch ? (unsigned)c->tokens : c->batch;
 }
 
@@ -396,5 +407,5 @@ chan_spend(struct sz_chan *c, unsigned n)
 {
 	c->inflight++;
 	if (c->cfg->rate > 0)
-		c->tokens -= n;
+		c->tokens -= chan_by_target(c) ? 1 : n;
 }
