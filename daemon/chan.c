@@ -19,10 +19,16 @@
 
 /* ---- settings -------------------------------------------------------------- */
 
+/* The channel's group, else its secrets (from the secrets file). */
 static const config_setting_t *
 host_setting(struct sz_chan *c, const char *key)
 {
-	return config_setting_get_member(c->cfg->settings, key);
+	const config_setting_t *s = config_setting_get_member(c->cfg->settings,
+	    key);
+
+	if (s == NULL && c->cfg->secrets != NULL)
+		s = config_setting_get_member(c->cfg->secrets, key);
+	return s;
 }
 
 static const char *
