@@ -148,8 +148,12 @@ job_settle(struct dispatch *dp, struct job *j, enum sz_outcome o,
 		snprintf(u->provider_id, sizeof(u->provider_id), "%s",
 		    provider_id ? provider_id : "");
 		snprintf(u->error, sizeof(u->error), "%s", why ? why : "");
-		if (result == DLV_R_RETRY)
+		if (result == DLV_R_RETRY && j->req != NULL && j->req->retry_at)
+			u->next_at = j->req->retry_at;
+		else if (result == DLV_R_RETRY)
 			u->next_at = alert_now_ms() + backoff_ms(tries, retry_after);
+		if (result == DLV_R_RETRY && j->req != NULL)
+			j->req->retry_at = u->next_at;
 		if (result == DLV_R_FAILED)
 			next_channel(dp, j->row, u->fallback, sizeof(u->fallback));
 		if (result != DLV_R_ACCEPTED)
@@ -456,6 +460,7 @@ send_batch(struct dispatch *dp, struct job *j, unsigned budget)
 		chan_target_spend(c, j->msg.target, alert_now_ms());
 	req->chan = c;
 	req->left = n;
+	req->retry_at = 0;
 	for (unsigned i = 0; i < n; i++) {
 		k = batch[i];
 		TAILQ_REMOVE(&dp->ready, k, q);

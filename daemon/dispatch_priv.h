@@ -42,6 +42,9 @@ enum job_state { JOB_READY, JOB_SENDING, JOB_SETTLING };
 struct sendreq {
 	struct sz_chan		*chan;
 	unsigned		 left;		/* messages not yet settled */
+	int64_t			 retry_at;	/* when its retries are due (one
+						 * time for all: a batch comes
+						 * back together), or 0 */
 };
 
 struct job {

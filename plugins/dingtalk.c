@@ -20,7 +20,6 @@
 #define DT_ERR_SECURITY		310000	/* keywords / sign / ip check failed */
 #define DT_ERR_NO_TOKEN		300001	/* token is not exist */
 #define DT_ERR_BUSY		(-1)	/* 系统繁忙 */
-#define DT_THROTTLE_S		60
 
 static const struct sz_setting dt_settings[] = {
 	{ "url", SZ_SETTING_STRING, false, true,
@@ -30,6 +29,9 @@ static const struct sz_setting dt_settings[] = {
 	    "the robot's 加签 secret (SEC...), when it signs" },
 	{ "timeout_ms", SZ_SETTING_INT, false, false,
 	    "request timeout in milliseconds (default 10000)" },
+	{ "throttle_retry_after", SZ_SETTING_INT, false, false,
+	    "seconds before a post the provider throttled is retried "
+	    "(default 60)" },
 	{ NULL, 0, false, false, NULL },
 };
 
@@ -103,7 +105,7 @@ dt_answer(const char *body, struct robot_verdict *v)
 		v->why[0] = '\0';
 	} else if (e == DT_ERR_TOO_FAST || e == DT_ERR_BUSY) {
 		v->outcome = SZ_RETRY;
-		v->retry_after = e == DT_ERR_TOO_FAST ? DT_THROTTLE_S : 0;
+		v->throttled = e == DT_ERR_TOO_FAST;
 	} else if (e == DT_ERR_NO_TOKEN)
 		v->outcome = SZ_GONE;
 	else

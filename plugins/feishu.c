@@ -29,6 +29,9 @@ static const struct sz_setting fs_settings[] = {
 	    "the bot's 签名校验 secret, when it signs" },
 	{ "timeout_ms", SZ_SETTING_INT, false, false,
 	    "request timeout in milliseconds (default 10000)" },
+	{ "throttle_retry_after", SZ_SETTING_INT, false, false,
+	    "seconds before a post the provider throttled is retried "
+	    "(default 60)" },
 	{ NULL, 0, false, false, NULL },
 };
 
@@ -158,8 +161,10 @@ fs_answer(const char *body, struct robot_verdict *v)
 	if (e == 0) {
 		v->outcome = SZ_ACCEPTED;
 		v->why[0] = '\0';
-	} else if (e == FS_ERR_TOO_MANY || e == FS_ERR_LIMITED)
+	} else if (e == FS_ERR_TOO_MANY || e == FS_ERR_LIMITED) {
 		v->outcome = SZ_RETRY;
+		v->throttled = 1;
+	}
 	else
 		v->outcome = SZ_FAILED;	/* 19021, 19024: fix the setup */
 	json_decref(o);

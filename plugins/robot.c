@@ -97,6 +97,12 @@ robot_open(const struct sz_host *host, struct sz_chan *chan,
 		goto fail;
 	}
 	st->timeout_ms = (long)t;
+	t = host->setting_int(chan, "throttle_retry_after", ROBOT_THROTTLE_S);
+	if (t < 0 || t > 3600) {
+		snprintf(err, errlen, "throttle_retry_after must be 0..3600");
+		goto fail;
+	}
+	st->throttle_s = (int)t;
 	*out = st;
 	return 0;
 nomem:
@@ -253,6 +259,8 @@ robot_done(void *arg, const struct sz_http_resp *resp)
 	struct robot_verdict v;
 
 	robot_http_verdict(resp, st->kind, &v);
+	if (v.throttled)
+		v.retry_after = st->throttle_s;
 	if (v.outcome != SZ_ACCEPTED)
 		st->host->log(st->chan, SZ_LOG_WARN, "%s: post for %zu "
 		    "leaders: %s", st->kind->name, c->n, v.why);

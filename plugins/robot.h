@@ -19,6 +19,7 @@
 #define ROBOT_HIDDEN	__attribute__((visibility("hidden")))
 #define ROBOT_BATCH	20		/* leaders in one post */
 #define ROBOT_TIMEOUT_MS 10000
+#define ROBOT_THROTTLE_S 60		/* DingTalk throttles for 10 minutes */
 
 struct json_t;
 struct robot_state;
@@ -27,6 +28,8 @@ struct robot_state;
 struct robot_verdict {
 	enum sz_outcome	 outcome;
 	int		 retry_after;	/* seconds; 0 = the host's backoff */
+	int		 throttled;	/* the provider's rate limit: retry
+					 * after throttle_retry_after */
 	char		 why[128];	/* "" when accepted */
 };
 
@@ -60,11 +63,13 @@ struct robot_state {
 	char			*secret;	/* signing secret, or NULL */
 	int			 opts;		/* the plugin's own switches */
 	long			 timeout_ms;
+	int			 throttle_s;	/* retry a throttled post after */
 	struct robot_call	*calls;		/* in flight */
 };
 
 /*
- * open() for a robot plugin: reads url, secret and timeout_ms.  -1 and
+ * open() for a robot plugin: reads url, secret, timeout_ms and
+ * throttle_retry_after.  -1 and
  * err when a value is bad (never echoing a URL or secret).
  */
 ROBOT_HIDDEN int robot_open(const struct sz_host *host, struct sz_chan *chan,

@@ -18,7 +18,6 @@
 #define WC_ERR_FREQ		45009	/* api freq out of limit */
 #define WC_ERR_BAD_URL		93000	/* invalid webhook url */
 #define WC_ERR_BUSY		(-1)	/* system busy */
-#define WC_THROTTLE_S		60
 #define WC_BATCH		10
 #define WC_OPT_MARKDOWN		1
 
@@ -31,6 +30,9 @@ static const struct sz_setting wc_settings[] = {
 	    "false)" },
 	{ "timeout_ms", SZ_SETTING_INT, false, false,
 	    "request timeout in milliseconds (default 10000)" },
+	{ "throttle_retry_after", SZ_SETTING_INT, false, false,
+	    "seconds before a post the provider throttled is retried "
+	    "(default 60)" },
 	{ NULL, 0, false, false, NULL },
 };
 
@@ -100,7 +102,7 @@ wc_answer(const char *body, struct robot_verdict *v)
 		v->why[0] = '\0';
 	} else if (e == WC_ERR_FREQ || e == WC_ERR_BUSY) {
 		v->outcome = SZ_RETRY;
-		v->retry_after = e == WC_ERR_FREQ ? WC_THROTTLE_S : 0;
+		v->throttled = e == WC_ERR_FREQ;
 	} else if (e == WC_ERR_BAD_URL)
 		v->outcome = SZ_GONE;
 	else
