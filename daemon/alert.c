@@ -83,7 +83,17 @@ dlv_row_free(struct dlv_row *r)
 	free(r->posts);
 	free(r->channels);
 	free(r->note);
+	free(r->group);
+	free(r->grid_channels);
 	free(r);
+}
+
+void
+grid_info_free(struct grid_info *g)
+{
+	free(g->label);
+	free(g->channels);
+	g->label = g->channels = NULL;
 }
 
 void

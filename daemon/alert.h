@@ -89,6 +89,20 @@ struct dlv_row {
 	char		*name;		/* malloc'd by the store */
 	char		*posts;		/* posts JSON, malloc'd */
 	char		*channels;	/* roster channels column, malloc'd */
+	char		 grid[ROSTER_MAX_CODE + 1];	/* where the recipient
+					 * counts: a grid, else a community */
+	/* Filled only for channels that batch by target (group robots): */
+	char		*group;		/* the grid's readable label, malloc'd */
+	char		*grid_channels;	/* the channels entries of every row of
+					 * the grid, ';'-joined, malloc'd */
+};
+
+/* A grid as a group robot addresses it (store_grid_info). */
+struct grid_info {
+	char		*label;		/* "南湖社区 G01网格", malloc'd */
+	char		*channels;	/* the non-empty channels columns of the
+					 * grid's rows, grid leader's first,
+					 * ';'-joined, malloc'd */
 };
 
 /* Where the last page of the queue ended (send order). */
@@ -136,6 +150,7 @@ struct alert_brief {
 /* The wall clock in ms since the epoch: how alerts and deliveries keep time. */
 int64_t alert_now_ms(void);
 void dlv_row_free(struct dlv_row *r);
+void grid_info_free(struct grid_info *g);
 void alert_brief_free(struct alert_brief *b);
 
 /* What firing an escalation step needs from the config. */

@@ -19,10 +19,16 @@
 
 /* ---- settings -------------------------------------------------------------- */
 
+/* The channel's group, else its secrets (from the secrets file). */
 static const config_setting_t *
 host_setting(struct sz_chan *c, const char *key)
 {
-	return config_setting_get_member(c->cfg->settings, key);
+	const config_setting_t *s = config_setting_get_member(c->cfg->settings,
+	    key);
+
+	if (s == NULL && c->cfg->secrets != NULL)
+		s = config_setting_get_member(c->cfg->secrets, key);
+	return s;
 }
 
 static const char *
@@ -293,6 +299,10 @@ chan_open_one(struct sz_chan *c, struct chan_set *cs, const struct config *cfg,
 	if (c->cfg->inbound_secret == NULL && m->p->inbound != NULL)
 		log_warnx("channel %s: inbound callbacks are not authenticated; "
 		    "set inbound_secret", c->cfg->name);
+	if (chan_targets_new(c) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	c->tokens = c->cfg->rate > 0 ? c->cfg->rate : 0;
 	clock_gettime(CLOCK_MONOTONIC, &c->refilled);
 	if (m->p->open(&chan_host, c, &c->state, perr, sizeof(perr)) != 0) {
@@ -320,6 +330,7 @@ chan_close_one(struct sz_chan *c)
 	chan_replies_free(c->replies, c->n_replies);
 	c->replies = NULL;
 	c->n_replies = 0;
+	chan_targets_free(c);
 }
 
 /* A new channel for cfg's channel i, kept in cs->all; NULL and err if not. */
@@ -338,6 +349,7 @@ chan_new(struct chan_set *cs, const struct config *cfg, size_t i, char *err,
 	c->dp = cs->dp;
 	c->cfg = &cfg->channels[i];
 	if (chan_open_one(c, cs, cfg, err, errlen) != 0) {
+		chan_targets_free(c);
 		free(c);
 		return NULL;
 	}
@@ -510,13 +522,15 @@ chan_find(const struct chan_view *v, const char *name)
 
 /*
  * Concurrency counts requests (send() calls) in flight; the rate counts
- * messages.  One more request may carry up to a batch of messages.
+ * messages, or for a group robot requests (posts).  One more request may
+ * carry up to a batch of messages.
  */
 unsigned
 chan_budget(struct sz_chan *c)
 {
 	struct timespec now;
 	double dt, cap;
+	bool posts = chan_by_target(c);
 
 	if (c->inflight >= c->cfg->concurrency)
 		return 0;
@@ -528,9 +542,13 @@ chan_budget(struct sz_chan *c)
 	c->refilled = now;
 	/* A second's worth, and at least one full batch, may be saved up. */
 	cap = c->cfg->rate > c->batch ? c->cfg->rate : c->batch;
+	if (posts)
+		cap = c->cfg->rate > 1 ? c->cfg->rate : 1;
 	c->tokens += dt * c->cfg->rate;
 	if (c->tokens > cap)
 		c->tokens = cap;
+	if (posts)
+		return c->tokens >= 1 ? c->batch : 0;
 	return c->tokens < c->batch ? (unsigned)c->tokens : c->batch;
 }
 
@@ -539,5 +557,5 @@ chan_spend(struct sz_chan *c, unsigned n)
 {
 	c->inflight++;
 	if (c->cfg->rate > 0)
-		c->tokens -= n;
+		c->tokens -= chan_by_target(c) ? 1 : n;
 }

@@ -16,6 +16,7 @@
 #include "plugin.h"
 
 struct cfg_channel;
+struct chan_targets;
 struct config;
 struct daemon;
 struct dispatch;
@@ -45,6 +46,8 @@ struct sz_chan {
 	bool				 closed;	/* its plugin closed */
 	int				 http_pending;	/* host->http() calls not yet
 							 * answered */
+	struct chan_targets		*targets;	/* per-target limits (robots),
+							 * or NULL */
 	double				 tokens;	/* rate budget now */
 	struct timespec			 refilled;
 	/* The SMS replies heard during the inbound() call now running. */
@@ -116,5 +119,20 @@ void chan_replies_free(struct chan_reply *v, size_t n);
 unsigned chan_budget(struct sz_chan *c);
 /* One request of n messages starts: count it and take n from the rate. */
 void chan_spend(struct sz_chan *c, unsigned n);
+
+/* Whether the channel's plugin batches by target (a group robot). */
+static inline bool
+chan_by_target(const struct sz_chan *c)
+{
+	return (c->plugin->flags & SZ_PLUGIN_BATCH_BY_TARGET) != 0;
+}
+
+/* chan_target.c: the plugin's target_limits, per target (a robot URL). */
+int chan_targets_new(struct sz_chan *c);
+void chan_targets_free(struct sz_chan *c);
+/* ms until target (NULL: the channel's own URL) may take one more post. */
+int64_t chan_target_wait(struct sz_chan *c, const char *target, int64_t now);
+/* One post to target starts now. */
+void chan_target_spend(struct sz_chan *c, const char *target, int64_t now);
 
 #endif

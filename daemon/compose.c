@@ -11,6 +11,8 @@
 /* An escalation's message: the note is {body}; a drill stays marked. */
 #define COMPOSE_ESC_TMPL \
 	"叫应提醒（{code}）：《{title}》{body} 请回复1确认收到，或打开{url}"
+/* The same as a group robot posts it, with everyone's links below. */
+#define COMPOSE_ESC_GROUP_TMPL	"叫应提醒（{code}）：《{title}》\n{body}"
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,17 +143,17 @@ compose(const struct compose_in *in, struct composed *out, char *err,
 {
 	const struct dlv_row *r = in->row;
 	const struct alert_brief *a = in->alert;
-	char token[ACKTOKEN_MAX], code[16], label[256];
+	char token[ACKTOKEN_MAX], code[16];
 	struct msg_vars v;
 
 	memset(out, 0, sizeof(*out));
 	acktoken_make(in->key, r->recipient_id, token);
 	snprintf(out->url, sizeof(out->url), "%s/a/%s", in->public_url, token);
 	alert_code(r->alert_id, code);
-	compose_posts_label(r->posts, label, sizeof(label));
+	compose_posts_label(r->posts, out->posts, sizeof(out->posts));
 	v = (struct msg_vars){
 		.kind = a->kind, .severity = a->severity, .title = a->title,
-		.body = a->body, .posts = label, .node = a->node, .url = out->url,
+		.body = a->body, .posts = out->posts, .node = a->node, .url = out->url,
 		.code = code, .when = a->created_at / 1000,
 	};
 	/* Someone told by an escalation reads what it made for them. */
@@ -162,6 +164,15 @@ compose(const struct compose_in *in, struct composed *out, char *err,
 		return -1;
 	out->json = compose_json(in, code, out);
 	out->target = compose_target(r->channels, in->target_key);
+	/* A group robot: else the address another row of the grid gives. */
+	if (in->by_target && out->target == NULL && r->grid_channels != NULL)
+		out->target = compose_target(r->grid_channels, in->target_key);
+	if (in->by_target && (out->notice = message_render(r->note != NULL ?
+	    COMPOSE_ESC_GROUP_TMPL : message_group_template(a->kind), &v, err,
+	    errlen)) == NULL) {
+		composed_free(out);
+		return -1;
+	}
 	if (out->json == NULL) {
 		snprintf(err, errlen, "out of memory");
 		composed_free(out);
@@ -176,5 +187,6 @@ composed_free(struct composed *c)
 	free(c->text);
 	free(c->json);
 	free(c->target);
+	free(c->notice);
 	memset(c, 0, sizeof(*c));
 }

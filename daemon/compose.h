@@ -7,6 +7,7 @@
 #ifndef SANZHANG_COMPOSE_H
 #define SANZHANG_COMPOSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,13 +22,18 @@ struct compose_in {
 	const struct acktoken_key *key;
 	const char		*target_key;	/* roster channels key, e.g. the
 						 * plugin name "webhook" */
+	bool			 by_target;	/* a group robot's channel: the
+						 * grid's target and the group's
+						 * notice too */
 };
 
 struct composed {
 	char	*text;
 	char	*json;
 	char	*target;		/* NULL when the roster names none */
+	char	*notice;		/* by_target only: the group's text */
 	char	 url[512];
+	char	 posts[128];		/* "网格长、楼栋长" */
 };
 
 /* 0, or -1 with err (the template cannot render this alert). */

@@ -44,7 +44,7 @@
 static const char *const cfg_top_keys[] = { "state_dir", "listen",
 	"control_socket", "public_url", "plugin_dir", "log_level", "max_body",
 	"http_timeout", "tokens", "channels", "routing", "escalation",
-	"templates", "quiet_hours", NULL };
+	"templates", "quiet_hours", "secrets_file", NULL };
 static const char *const cfg_role_names[] = {
 	[TOKEN_VIEWER] = "viewer",
 	[TOKEN_OPERATOR] = "operator",
@@ -393,6 +393,7 @@ config_load(const char *path, char *err, size_t errlen)
 	if (cfg_keys(&x, root, cfg_top_keys, "the top level") == -1 ||
 	    cfg_scalars(&x, root) == -1 || cfg_listen(&x, root) == -1 ||
 	    cfg_tokens(&x, root) == -1 || cfg_channels(&x, root) == -1 ||
+	    cfg_secrets(&x, root) == -1 ||
 	    cfg_routing(&x, root) == -1 || cfg_escalation(&x, root) == -1 ||
 	    cfg_templates(&x, root) == -1)
 		goto fail;
@@ -464,7 +465,9 @@ config_channel_eq(const struct cfg_channel *a, const struct cfg_channel *b)
 	    a->rate == b->rate && a->concurrency == b->concurrency &&
 	    a->batch == b->batch &&
 	    config_str_eq(a->inbound_secret, b->inbound_secret) &&
-	    setting_eq(a->settings, b->settings);
+	    setting_eq(a->settings, b->settings) &&
+	    (a->secrets == NULL) == (b->secrets == NULL) &&
+	    (a->secrets == NULL || setting_eq(a->secrets, b->secrets));
 }
 
 void
@@ -515,6 +518,11 @@ config_free(struct config *cfg)
 		config_destroy(cfg->priv);
 		free(cfg->priv);
 	}
+	if (cfg->secrets_priv != NULL) {
+		config_destroy(cfg->secrets_priv);
+		free(cfg->secrets_priv);
+	}
+	free(cfg->secrets_file);
 	free(cfg);
 }
 

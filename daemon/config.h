@@ -48,6 +48,8 @@ struct cfg_channel {
 	char		*inbound_secret; /* required in inbound URLs, or NULL */
 	void		*settings;	/* the libconfig group (config_setting_t *),
 					 * handed whole to the plugin */
+	void		*secrets;	/* its group in the secrets file, or NULL */
+	const char	*secrets_file;	/* that file's path, when secrets */
 	int		 line;
 };
 
@@ -97,7 +99,9 @@ struct config {
 	struct cfg_template	*templates;
 	size_t			 n_templates;
 	struct quiet		 quiet;		/* when notices wait */
+	char			*secrets_file;	/* NULL when none */
 	void			*priv;		/* the libconfig handle */
+	void			*secrets_priv;	/* the secrets file's, or NULL */
 };
 
 /*

@@ -56,5 +56,7 @@ int cfg_channels(struct cfg_ctx *x, const config_setting_t *root);
 int cfg_routing(struct cfg_ctx *x, const config_setting_t *root);
 int cfg_escalation(struct cfg_ctx *x, const config_setting_t *root);
 int cfg_templates(struct cfg_ctx *x, const config_setting_t *root);
+/* config_secrets.c: secrets_file, read after the channels. */
+int cfg_secrets(struct cfg_ctx *x, const config_setting_t *root);
 
 #endif

@@ -148,8 +148,12 @@ job_settle(struct dispatch *dp, struct job *j, enum sz_outcome o,
 		snprintf(u->provider_id, sizeof(u->provider_id), "%s",
 		    provider_id ? provider_id : "");
 		snprintf(u->error, sizeof(u->error), "%s", why ? why : "");
-		if (result == DLV_R_RETRY)
+		if (result == DLV_R_RETRY && j->req != NULL && j->req->retry_at)
+			u->next_at = j->req->retry_at;
+		else if (result == DLV_R_RETRY)
 			u->next_at = alert_now_ms() + backoff_ms(tries, retry_after);
+		if (result == DLV_R_RETRY && j->req != NULL)
+			j->req->retry_at = u->next_at;
 		if (result == DLV_R_FAILED)
 			next_channel(dp, j->row, u->fallback, sizeof(u->fallback));
 		if (result != DLV_R_ACCEPTED)
@@ -310,6 +314,7 @@ dp_job_render(const struct dispatch *dp, const struct config *cfg,
 		.tmpl = dp_template_of(cfg, a->b.kind),
 		.public_url = cfg->public_url, .key = &dp->d->ackkey,
 		.target_key = j->chan->plugin->name,
+		.by_target = chan_by_target(j->chan),
 	};
 
 	return compose(&in, &j->msg, err, errlen);
@@ -406,9 +411,43 @@ dp_job_prepare(struct dispatch *dp, struct job *j)
 	return job_compose(dp, j, a) == 0;
 }
 
+/* Whether k may go in j's batch: one text, or for a group robot one post. */
+static bool
+batch_partner(const struct job *j, const struct job *k, bool by_target)
+{
+	if (k->chan != j->chan)
+		return false;
+	if (!by_target)
+		return strcmp(k->msg.text, j->msg.text) == 0;
+	return strcmp(k->row->grid, j->row->grid) == 0 &&
+	    config_str_eq(k->msg.target, j->msg.target) &&
+	    config_str_eq(k->msg.notice, j->msg.notice);
+}
+
 /*
- * Hand the plugin j and later READY jobs of its channel with its text.
- * Returns -1 when nothing left the queue (out of memory).
+ * A group robot's target that has used up what its provider allows for
+ * now: a short wait keeps j queued (1, skip it this pass); a long one
+ * puts it back in the store until then (-1, settled).  0: go ahead.
+ */
+static int
+send_held(struct dispatch *dp, struct job *j)
+{
+	int64_t now = alert_now_ms();
+	int64_t wait = chan_target_wait(j->chan, j->msg.target, now);
+
+	if (wait <= 0)
+		return 0;
+	if (wait <= DISPATCH_HOLD_MS)
+		return 1;
+	job_untried(dp, j, DLV_R_DEFER, now + wait);
+	/* Unrecorded (out of memory): it stays queued. */
+	return j->st == JOB_READY ? 1 : -1;
+}
+
+/*
+ * Hand the plugin j and later READY jobs of its channel with its text
+ * (a group robot: for its target and grid).  Returns -1 when nothing left
+ * the queue (out of memory, or a robot's target is held briefly).
  */
 static int
 send_batch(struct dispatch *dp, struct job *j, unsigned budget)
@@ -418,23 +457,28 @@ send_batch(struct dispatch *dp, struct job *j, unsigned budget)
 	struct sz_msg msgs[512];
 	struct job *batch[512], *k, *next;
 	unsigned n = 0, limit = c->batch < budget ? c->batch : budget;
+	bool by_target = chan_by_target(c);
 	struct sendreq *req;
-	int scanned = 0;
+	int scanned = 0, held;
 
+	if (by_target && (held = send_held(dp, j)) != 0)
+		return held > 0 ? -1 : 0;
 	if (limit > 512)
 		limit = 512;
 	for (k = j; k != NULL && n < limit && scanned++ < DISPATCH_LOOKAHEAD;
 	    k = next) {
 		next = TAILQ_NEXT(k, q);
-		if (k != j && (k->chan != c ||
-		    strcmp(k->msg.text, j->msg.text) != 0))
+		if (k != j && !batch_partner(j, k, by_target))
 			continue;
 		batch[n++] = k;
 	}
 	if ((req = malloc(sizeof(*req))) == NULL)
 		return -1;
+	if (by_target)
+		chan_target_spend(c, j->msg.target, alert_now_ms());
 	req->chan = c;
 	req->left = n;
+	req->retry_at = 0;
 	for (unsigned i = 0; i < n; i++) {
 		k = batch[i];
 		TAILQ_REMOVE(&dp->ready, k, q);
@@ -446,6 +490,9 @@ send_batch(struct dispatch *dp, struct job *j, unsigned budget)
 			.id = k->id, .phone = k->row->phone, .name = k->row->name,
 			.text = k->msg.text, .ack_url = k->msg.url,
 			.target = k->msg.target, .json = k->msg.json,
+			.posts = k->msg.posts,
+			.group = k->row->group ? k->row->group : "",
+			.notice = k->msg.notice,
 		};
 		ptrs[i] = &msgs[i];
 	}

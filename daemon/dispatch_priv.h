@@ -31,6 +31,10 @@ struct event;
 #define DISPATCH_FLUSH_MIN	512	/* outcomes that are written before
 					 * the next tick */
 #define DISPATCH_ALERTS		64	/* alerts remembered */
+#define DISPATCH_HOLD_MS	2000	/* a robot's target held up to this
+					 * long keeps its jobs queued; longer
+					 * puts them back in the store */
+#define DISPATCH_GRIDS		64	/* grids a page looks up at most */
 
 enum job_state { JOB_READY, JOB_SENDING, JOB_SETTLING };
 
@@ -38,6 +42,9 @@ enum job_state { JOB_READY, JOB_SENDING, JOB_SETTLING };
 struct sendreq {
 	struct sz_chan		*chan;
 	unsigned		 left;		/* messages not yet settled */
+	int64_t			 retry_at;	/* when its retries are due (one
+						 * time for all: a batch comes
+						 * back together), or 0 */
 };
 
 struct job {

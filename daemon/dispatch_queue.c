@@ -70,6 +70,64 @@ page_compose(struct page *pg)
 	}
 }
 
+/* A grid this page looked up for group robots. */
+struct page_grid {
+	const char		*code;		/* a row's grid: lives as long */
+	struct grid_info	 info;
+	bool			 found;
+};
+
+static char *
+page_dup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/*
+ * Reader thread: give each delivery on a group robot's channel its grid's
+ * label and the robot addresses the grid's rows name, one lookup per grid
+ * a page (a few grids per page of a city-wide alert; none for others).
+ */
+static void
+page_grids(struct store *st, struct page *pg)
+{
+	struct page_grid g[DISPATCH_GRIDS];
+	size_t n = 0, k;
+
+	for (size_t i = 0; i < pg->n; i++) {
+		struct dlv_row *r = pg->jobs[i]->row;
+		struct sz_chan *c = chan_find(pg->chans, r->channel);
+
+		if (c == NULL || !chan_by_target(c))
+			continue;
+		for (k = 0; k < n && strcmp(g[k].code, r->grid) != 0; k++)
+			;
+		if (k == n && n == DISPATCH_GRIDS) {
+			/* More grids than remembered: look this one up alone. */
+			struct grid_info one;
+
+			if (store_grid_info(st, r->grid, &one) == STORE_OK) {
+				r->group = one.label;
+				r->grid_channels = one.channels;
+			}
+			continue;
+		}
+		if (k == n) {
+			g[n].code = r->grid;
+			g[n].found = store_grid_info(st, r->grid, &g[n].info) ==
+			    STORE_OK;
+			n++;
+		}
+		if (!g[k].found)
+			continue;
+		r->group = page_dup(g[k].info.label);
+		r->grid_channels = page_dup(g[k].info.channels);
+	}
+	for (k = 0; k < n; k++)
+		if (g[k].found)
+			grid_info_free(&g[k].info);
+}
+
 /* Reader thread: a page of due deliveries and their alerts. */
 static int
 page_run(struct store *st, void *arg)
@@ -93,6 +151,7 @@ page_run(struct store *st, void *arg)
 		    STORE_OK)
 			pg->n_alerts++;
 	}
+	page_grids(st, pg);
 	page_compose(pg);
 	return STORE_OK;
 }

@@ -83,6 +83,12 @@ static const char *const msg_defaults[] = {
 	[ALERT_NOTICE] = "【通知】{title}：{body} "
 	    "请点击确认收到：{url} 或回复1（{code}）",
 };
+/* A group robot's post: the links follow, one per leader. */
+static const char *const msg_group[] = {
+	[ALERT_EMERGENCY] = "【{severity}】{title}（{code}）\n{body}",
+	[ALERT_DRILL] = "【{severity}】{title}（{code}）\n{body}",
+	[ALERT_NOTICE] = "【通知】{title}（{code}）\n{body}",
+};
 /*
  * GSM 03.38: the extension table, and the default alphabet beyond ASCII
  * (printable ASCII but the extension characters and '`' is in it too).
@@ -142,6 +148,12 @@ const char *
 message_default_template(enum alert_kind k)
 {
 	return NAME(msg_defaults, k, msg_defaults[ALERT_NOTICE]);
+}
+
+const char *
+message_group_template(enum alert_kind k)
+{
+	return NAME(msg_group, k, msg_group[ALERT_NOTICE]);
 }
 
 /* ---- UTF-8 -------------------------------------------------------------- */

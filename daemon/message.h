@@ -85,6 +85,11 @@ char *message_render(const char *tmpl, const struct msg_vars *v, char *err,
 
 /* A built-in Chinese template for kind, used when the config has none. */
 const char *message_default_template(enum alert_kind);
+/*
+ * The notice as a group robot posts it for a whole grid: no one's link
+ * (each leader's follows it), the drill rule as everywhere.
+ */
+const char *message_group_template(enum alert_kind);
 
 /*
  * Count text, after an optional signature (【南湖街道】) the gateway adds,

@@ -190,6 +190,48 @@ plugin_type_name(enum sz_setting_type t)
 	return names[t];
 }
 
+/*
+ * The channel's group in the secrets file: settings the plugin marks
+ * secret, each set there or in the main file, not both.
+ */
+static int
+plugin_check_secrets(const struct sz_plugin *p, const struct cfg_channel *c,
+    char *err, size_t errlen)
+{
+	const config_setting_t *g = c->secrets;
+	const struct sz_setting *s;
+	int n = g != NULL ? config_setting_length(g) : 0;
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *v = config_setting_get_elem(g, (unsigned)i);
+		const char *key = config_setting_name(v);
+		int line = config_setting_source_line(v);
+
+		if ((s = plugin_setting(p, key)) == NULL || !s->secret) {
+			snprintf(err, errlen, "%s:%d: channel '%s': '%s' is not "
+			    "a secret setting of plugin %s", c->secrets_file,
+			    line, c->name, key, p->name);
+			return -1;
+		}
+		if (!plugin_type_ok(v, s->type)) {
+			snprintf(err, errlen, "%s:%d: channel '%s': '%s' must be "
+			    "%s (%s)", c->secrets_file, line, c->name, key,
+			    plugin_type_name(s->type), s->help ? s->help :
+			    p->name);
+			return -1;
+		}
+		if (config_setting_get_member(c->settings, key) != NULL) {
+			snprintf(err, errlen, "%s:%d: channel '%s': '%s' is set "
+			    "both here and in the main config (line %d)",
+			    c->secrets_file, line, c->name, key,
+			    config_setting_source_line(config_setting_get_member(
+			    c->settings, key)));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 plugin_check_settings(const struct sz_plugin *p, const struct cfg_channel *c,
     const char *file, char *err, size_t errlen)
@@ -218,8 +260,12 @@ plugin_check_settings(const struct sz_plugin *p, const struct cfg_channel *c,
 			return -1;
 		}
 	}
+	if (plugin_check_secrets(p, c, err, errlen) != 0)
+		return -1;
 	for (s = p->settings; s && s->key; s++) {
-		if (s->required && config_setting_get_member(g, s->key) == NULL) {
+		if (s->required && config_setting_get_member(g, s->key) == NULL &&
+		    (c->secrets == NULL ||
+		    config_setting_get_member(c->secrets, s->key) == NULL)) {
 			snprintf(err, errlen, "%s:%d: channel '%s': plugin %s needs "
 			    "'%s' (%s)", file, c->line, c->name, p->name, s->key,
 			    s->help ? s->help : "required");

@@ -231,6 +231,12 @@ store_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
 }
 
 int
+store_grid_info(struct store *st, const char *grid, struct grid_info *out)
+{
+	return st->be->grid_info(st, grid, out);
+}
+
+int
 store_dlv_apply(struct store *st, const struct dlv_update *u, size_t n)
 {
 	return st->be->dlv_apply(st, u, n);

@@ -137,6 +137,8 @@ struct store_backend {
 		    int (*cb)(struct dlv_row *row, void *arg), void *arg);
 	int	(*dlv_apply)(struct store *st, const struct dlv_update *u,
 		    size_t n);
+	int	(*grid_info)(struct store *st, const char *grid,
+		    struct grid_info *out);
 	int	(*dlv_receipt)(struct store *st, const char *id,
 		    bool by_provider, bool delivered);
 	int	(*ack_get)(struct store *st, int64_t rcpt,
@@ -249,6 +251,12 @@ int store_alert_brief(struct store *st, int64_t id, struct alert_brief *out);
 int store_dlv_page(struct store *st, const struct dlv_cursor *after,
     int64_t now, size_t limit, int (*cb)(struct dlv_row *row, void *arg),
     void *arg);
+/*
+ * A grid's label and the robot addresses its rows give (the channels
+ * columns of the posts at and under it); STORE_NOTFOUND when the roster
+ * no longer has it.  Free out with grid_info_free().
+ */
+int store_grid_info(struct store *st, const char *grid, struct grid_info *out);
 /* Write the outcomes of send attempts. */
 int store_dlv_apply(struct store *st, const struct dlv_update *u, size_t n);
 /* A receipt for a delivery (by our id or the provider's); NOTFOUND. */

@@ -547,6 +547,7 @@ const struct store_backend store_sqlite = {
 	.alert_brief = sqlite_alert_brief,
 	.dlv_page = sqlite_dlv_page,
 	.dlv_apply = sqlite_dlv_apply,
+	.grid_info = sqlite_grid_info,
 	.dlv_receipt = sqlite_dlv_receipt,
 	.ack_get = sqlite_ack_get,
 	.ack_record = sqlite_ack_record,

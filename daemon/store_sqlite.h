@@ -97,6 +97,7 @@ int sqlite_dlv_page(struct store *st, const struct dlv_cursor *after,
     int64_t now, size_t limit, int (*cb)(struct dlv_row *row, void *arg),
     void *arg);
 int sqlite_dlv_apply(struct store *st, const struct dlv_update *u, size_t n);
+int sqlite_grid_info(struct store *st, const char *grid, struct grid_info *out);
 int sqlite_dlv_receipt(struct store *st, const char *id, bool by_provider,
     bool delivered);
 

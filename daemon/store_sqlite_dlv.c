@@ -7,6 +7,7 @@
  * the same delivery id (at least once; receivers drop duplicates).
  */
 #include "store_sqlite.h"
+#include "plugutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,8 @@ sqlite_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
 
 	if (sqlite_cached(s, "SELECT d.id, d.recipient_id, d.alert_id, "
 	    "d.priority, d.attempts, d.next_at, d.channel, r.role, r.phone, "
-	    "r.name, r.posts, r.channels, r.state, r.note FROM deliveries d JOIN "
+	    "r.name, r.posts, r.channels, r.state, r.note, r.grid FROM deliveries "
+	    "d JOIN "
 	    "recipients r ON "
 	    "r.id = d.recipient_id WHERE d.state = 0 AND d.next_at <= ?1 AND "
 	    "(d.priority, d.next_at, d.id) > (?2, ?3, ?4) "
@@ -65,6 +67,8 @@ sqlite_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
 		r->rcpt_state = sqlite3_column_int(stmt, 12);
 		if (sqlite3_column_type(stmt, 13) != SQLITE_NULL)
 			r->note = col_dup(stmt, 13);
+		snprintf(r->grid, sizeof(r->grid), "%s",
+		    (const char *)sqlite3_column_text(stmt, 14));
 		/* cb owns r from here. */
 		if (cb(r, arg) != 0) {
 			rc = SQLITE_DONE;
@@ -73,6 +77,114 @@ sqlite_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
 	}
 	sqlite_cached_done(stmt);
 	return rc == SQLITE_DONE ? STORE_OK : sqlite_fail(s, rc, "queue");
+}
+
+/* ---- grids, for group robots ------------------------------------------ */
+
+/* A node's name, malloc'd ("" when there is none). */
+static char *
+grid_node_name(struct sqlite_store *s, const char *code)
+{
+	sqlite3_stmt *stmt;
+	char *name;
+
+	if (sqlite_cached(s, "SELECT name FROM nodes WHERE code = ?1",
+	    &stmt) != STORE_OK)
+		return NULL;
+	sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
+	name = sqlite3_step(stmt) == SQLITE_ROW ? col_dup(stmt, 0) :
+	    strdup("");
+	sqlite_cached_done(stmt);
+	return name;
+}
+
+/*
+ * "南湖社区 G01网格": the community's name and the grid's, which gets 网格
+ * unless it names its kind already (a village's 三组, 村民小组).
+ */
+static char *
+grid_label(const char *community, const char *grid)
+{
+	static const char *const kinds[] = { "网格", "组", NULL };
+	size_t n = strlen(grid);
+	const char *suffix = "网格";
+	char *out;
+
+	if (*grid == '\0')
+		return strdup(community);
+	for (size_t i = 0; kinds[i] != NULL; i++) {
+		size_t k = strlen(kinds[i]);
+
+		if (n >= k && strcmp(grid + n - k, kinds[i]) == 0)
+			suffix = "";
+	}
+	n = strlen(community) + 1 + n + strlen(suffix) + 1;
+	if ((out = malloc(n)) != NULL)
+		snprintf(out, n, "%s%s%s%s", community, *community ? " " : "",
+		    grid, suffix);
+	return out;
+}
+
+/* The non-empty channels columns at and under grid, ';'-joined. */
+static int
+grid_channels(struct sqlite_store *s, const char *grid, char **out)
+{
+	struct pbuf b = { 0 };
+	sqlite3_stmt *stmt;
+	char hi[ROSTER_MAX_CODE + 2];
+	int rc;
+
+	snprintf(hi, sizeof(hi), "%s0", grid);
+	/* The grid's own posts first (the grid leader), then by rank. */
+	if (sqlite_cached(s, "SELECT p.channels FROM posts p JOIN nodes n ON "
+	    "n.id = p.node_id WHERE (n.code = ?1 OR (n.code > ?1 || '/' AND "
+	    "n.code < ?2)) AND p.channels != '' ORDER BY n.code != ?1, "
+	    "p.rank, p.id", &stmt) != STORE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_text(stmt, 1, grid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, hi, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (b.len > 0)
+			pbuf_add(&b, ";", 1);
+		pbuf_str(&b, (const char *)sqlite3_column_text(stmt, 0));
+	}
+	sqlite_cached_done(stmt);
+	if (rc != SQLITE_DONE) {
+		free(b.p);
+		return sqlite_fail(s, rc, "grid channels");
+	}
+	if (b.oom || (b.p == NULL && (b.p = strdup("")) == NULL)) {
+		free(b.p);
+		return STORE_ERROR;
+	}
+	*out = b.p;
+	return STORE_OK;
+}
+
+int
+sqlite_grid_info(struct store *st, const char *grid, struct grid_info *out)
+{
+	struct sqlite_store *s = sq(st);
+	char community[ROSTER_MAX_CODE + 1];
+	char *cname = NULL, *gname = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	roster_code_community(grid, community, sizeof(community));
+	if ((cname = grid_node_name(s, community)) == NULL ||
+	    (gname = strcmp(community, grid) == 0 ? strdup("") :
+	    grid_node_name(s, grid)) == NULL) {
+		free(cname);
+		return STORE_ERROR;
+	}
+	out->label = grid_label(cname, gname);
+	free(cname);
+	free(gname);
+	if (out->label == NULL)
+		return STORE_ERROR;
+	if ((rc = grid_channels(s, grid, &out->channels)) != STORE_OK)
+		grid_info_free(out);
+	return rc;
 }
 
 enum dlv_sql {

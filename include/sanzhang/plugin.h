@@ -22,6 +22,13 @@
  * plugin declares in sz_plugin.settings.  The host checks types, required
  * keys and unknown keys (errors name the plugin, the key and the line)
  * before open() is called; the plugin reads values with sz_host.setting_*.
+ * Settings marked `secret` may instead come from the daemon's secrets_file;
+ * the plugin reads them the same way.
+ *
+ * Batching: by default send() gets messages that share one text.  A group
+ * robot sets SZ_PLUGIN_BATCH_BY_TARGET in flags and gets the messages of
+ * one grid group for one target (sz_msg.group, .target, .notice), to post
+ * them as one message; it may declare per-target target_limits.
  *
  * A minimal plugin that accepts every message without sending anything:
  *
@@ -67,7 +74,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below changes shape or meaning. */
-#define SZ_PLUGIN_ABI		1
+#define SZ_PLUGIN_ABI		2
 /* The one symbol a plugin exports. */
 #define SZ_PLUGIN_SYMBOL	"sanzhang_plugin"
 
@@ -116,8 +123,27 @@ struct sz_setting {
 };
 
 /*
+ * sz_plugin.flags.  SZ_PLUGIN_BATCH_BY_TARGET: the host batches messages
+ * that share a target and a group (a group robot: one post per grid)
+ * instead of messages that share a text; they then share `notice`, not
+ * `text`.  Such a channel's rate counts requests (send() calls), not
+ * messages, and plugin's target_limits hold per target.
+ */
+#define SZ_PLUGIN_BATCH_BY_TARGET	0x1u
+
+/*
+ * A limit a provider puts on one target (one robot URL): at most `count`
+ * requests in any `seconds`.  The host holds back what would exceed it.
+ */
+struct sz_limit {
+	unsigned	 count;		/* 0 ends the list */
+	unsigned	 seconds;
+};
+
+/*
  * One message to deliver.  When send() gets several (n > 1, at most
- * max_batch), they share one text and differ in their recipients.
+ * max_batch), they share one text and differ in their recipients, or,
+ * with SZ_PLUGIN_BATCH_BY_TARGET, share target, group and notice.
  */
 struct sz_msg {
 	const char	*id;		/* the delivery id: stable across retries,
@@ -128,10 +154,21 @@ struct sz_msg {
 	const char	*ack_url;	/* the recipient's acknowledgement link */
 	const char	*target;	/* the recipient's own address for this
 					 * channel from the roster (e.g. a webhook
-					 * URL), or NULL */
+					 * URL), or NULL; for a channel batching by
+					 * target, else the one a row of the same
+					 * grid names */
 	const char	*json;		/* the whole message as one compact JSON
 					 * object: {"alert": {...}, "recipient":
 					 * {...}, "text": ..., "ack_url": ...} */
+	const char	*posts;		/* the recipient's posts, readable
+					 * ("网格长、楼栋长"), or "" */
+	const char	*group;		/* the recipient's grid, readable
+					 * ("南湖社区 G01网格"), or "": set for
+					 * channels batching by target */
+	const char	*notice;	/* the notice as a whole group reads it
+					 * (no one's link; a drill's marked), or
+					 * NULL: set for channels batching by
+					 * target */
 };
 
 /* An HTTP request for the host to run. */
@@ -251,13 +288,17 @@ struct sz_plugin {
 	const char		*name;		/* = the file name without .so */
 	const char		*description;	/* one line */
 	unsigned		 max_batch;	/* recipients per send(); >= 1 */
+	unsigned		 flags;		/* SZ_PLUGIN_BATCH_BY_TARGET, or 0 */
 	const struct sz_setting	*settings;	/* NULL: no settings of its own */
+	const struct sz_limit	*target_limits;	/* per target, ended by a
+						 * zero count; NULL: none */
 
 	/* Set up one channel; *state is passed back to every call. */
 	int	(*open)(const struct sz_host *host, struct sz_chan *chan,
 		    void **state, char *err, size_t errlen);
 	/*
-	 * Send n messages (1 <= n <= max_batch, one text).  Report each
+	 * Send n messages (1 <= n <= max_batch, one text, or one target and
+	 * group with SZ_PLUGIN_BATCH_BY_TARGET).  Report each
 	 * one's outcome, now or from an HTTP callback.  Returns 0, or -1 when
 	 * it could not even try (then every message counts as SZ_RETRY).
 	 */
