@@ -110,7 +110,8 @@ get_targets(struct check *c)
 			    "node code", i);
 			return -1;
 		}
-		if (!http_caller_covers(c->who, code)) {
+		if (!roster_scope_covers(c->who->scope, c->who->n_scope,
+		    code)) {
 			alert_refuse(c->p, 403, code, "node %s is outside the "
 			    "scope of token '%s'", code, c->who->name);
 			return -1;
