@@ -12,6 +12,7 @@ PKGS="
   kannel kannel-extras
   chromium fonts-noto-cjk
   prometheus prometheus-alertmanager mandoc
+  clang libclang-rt-14-dev
 "
 
 if [ "$(id -u)" -ne 0 ]; then

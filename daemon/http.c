@@ -260,12 +260,7 @@ http_audit(struct daemon *d, const struct caller *who, const char *action,
 bool
 http_caller_covers(const struct caller *who, const char *code)
 {
-	if (who->n_scope == 0)
-		return true;
-	for (size_t i = 0; i < who->n_scope; i++)
-		if (roster_code_covers(who->scope[i], code))
-			return true;
-	return false;
+	return roster_scope_covers(who->scope, who->n_scope, code);
 }
 
 void

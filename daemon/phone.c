@@ -146,6 +146,17 @@ roster_code_covers(const char *scope, const char *code)
 	    code_digits(code + 9, 3) && (code[12] == '\0' || code[12] == '/');
 }
 
+bool
+roster_scope_covers(const char *const *scope, size_t n_scope, const char *code)
+{
+	if (n_scope == 0)
+		return true;
+	for (size_t i = 0; i < n_scope; i++)
+		if (roster_code_covers(scope[i], code))
+			return true;
+	return false;
+}
+
 void
 roster_code_grid(const char *code, char *out, size_t outlen)
 {

@@ -176,6 +176,9 @@ void phone_mask(const char *phone, char out[12]);
  * community whose 12-digit code starts with its 9 digits.
  */
 bool roster_code_covers(const char *scope, const char *code);
+/* Whether any of n_scope scope codes covers code; no scope covers all. */
+bool roster_scope_covers(const char *const *scope, size_t n_scope,
+    const char *code);
 
 /* ---- export ---------------------------------------------------------- */
 
