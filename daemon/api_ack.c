@@ -4,10 +4,12 @@
  * GET only shows (link scanners and chat previews open links: they must
  * never answer for anyone); POST response=N records the answer, durably,
  * before the page says so.  A token that does not verify costs the
- * client address a try: after ACK_TRIES_BURST of them it gets 429 until
- * the budget refills (one try every ACK_TRIES_EVERY_S).  Valid tokens are
- * never limited: many leaders share a carrier's NAT address, and a valid
- * token cannot be guessed (96-bit MAC), so it tells an attacker nothing.
+ * client address a try: after ACK_TRIES_BURST of them it gets 429, with
+ * Retry-After, until the budget refills (one try every ACK_TRIES_EVERY_S;
+ * ratelimit.c: a fixed table, an IPv6 client counted by its /64).  Valid
+ * tokens are never limited: many leaders share a carrier's NAT address,
+ * and a valid token cannot be guessed (96-bit MAC), so it tells an
+ * attacker nothing.
  */
 #include "ack_page.h"
 #include "acktoken.h"
@@ -19,6 +21,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "roster.h"
 #include "store.h"
 
@@ -26,26 +29,21 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <time.h>
 
-#define ACK_TRIES_SLOTS		4096	/* client addresses remembered */
 #define ACK_TRIES_BURST		20.0
 #define ACK_TRIES_EVERY_S	6.0
 #define ACK_MAX_POSTS		64	/* shown on the page */
 #define ACK_MAX_RESPONSES	16
 #define ACK_PLACE_MAX		(ROSTER_MAX_CODE + 128)
 
-/* Bad tries per client address (direct-mapped: a collision forgets). */
-struct ack_tries {
-	char		 addr[48];
-	double		 left;
-	double		 at;		/* when left was computed, s */
-};
-
-static struct ack_tries ack_tries[ACK_TRIES_SLOTS];
+/* Bad tries per client address (ratelimit.c). */
+static struct ratelimit ack_tries = RATELIMIT_INIT(ACK_TRIES_BURST,
+    ACK_TRIES_EVERY_S);
 
 struct ack_q {
 	struct req	*rq;
@@ -66,38 +64,31 @@ ack_now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static struct ack_tries *
-ack_tries_of(const char *addr)
-{
-	uint32_t h = 2166136261u;
-	struct ack_tries *t;
-
-	for (const char *p = addr; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	t = &ack_tries[h % ACK_TRIES_SLOTS];
-	if (strcmp(t->addr, addr) != 0) {
-		snprintf(t->addr, sizeof(t->addr), "%s", addr);
-		t->left = ACK_TRIES_BURST;
-		t->at = ack_now_s();
-	}
-	return t;
-}
-
-/* Spend one bad try of the caller's address; false when none is left. */
+/*
+ * Spend one bad try of the caller's address; false (with Retry-After set)
+ * when none is left.  Said once per address, not once per guess.
+ */
 static bool
 ack_bad_try(struct req *rq)
 {
-	struct ack_tries *t = ack_tries_of(http_peer(rq));
-	double now = ack_now_s();
+	unsigned retry = 0;
+	char v[16];
 
-	t->left += (now - t->at) / ACK_TRIES_EVERY_S;
-	if (t->left > ACK_TRIES_BURST)
-		t->left = ACK_TRIES_BURST;
-	t->at = now;
-	if (t->left < 1.0)
-		return false;
-	t->left -= 1.0;
-	return true;
+	switch (ratelimit_take(&ack_tries, http_peer(rq), ack_now_s(),
+	    &retry)) {
+	case RATELIMIT_ALLOW:
+		return true;
+	case RATELIMIT_DENY_FIRST:
+		log_warnx("ack: too many bad links from %s; refused for a while",
+		    http_peer(rq));
+		break;
+	case RATELIMIT_DENY:
+		break;
+	}
+	snprintf(v, sizeof(v), "%u", retry > 0 ? retry : 1);
+	evhttp_add_header(evhttp_request_get_output_headers(rq->r),
+	    "Retry-After", v);
+	return false;
 }
 
 static void
@@ -299,10 +290,9 @@ api_ack(struct req *rq)
 	int64_t rcpt;
 
 	if ((rcpt = acktoken_check(&rq->d->ackkey, token)) < 0) {
-		if (!ack_bad_try(rq)) {
-			log_warnx("ack: too many bad links from %s", http_peer(rq));
+		if (!ack_bad_try(rq))
 			ack_notice(rq, 429, ACK_BUSY);
-		} else
+		else
 			ack_notice(rq, 404, ACK_UNKNOWN);
 		return;
 	}

@@ -2,6 +2,7 @@
  * http.c - listeners, routing, authentication and the JSON answer format.
  */
 #include "http.h"
+#include "http_clock.h"
 #include "api.h"
 #include "daemon.h"
 #include "dbq.h"
@@ -65,9 +66,10 @@ static const struct route http_routes[] = {
 
 /* One evhttp per kind of listener: the callback argument says which. */
 struct http_front {
-	struct httpd	*h;
-	struct evhttp	*http;
-	bool		 control;
+	struct httpd		*h;
+	struct evhttp		*http;
+	struct http_clock	*clock;		/* http_timeout per request */
+	bool			 control;
 };
 
 struct httpd {
@@ -90,6 +92,7 @@ struct httpd {
  */
 struct http_pending {
 	struct httpd			*h;
+	struct http_clock		*clock;
 	struct evhttp_connection	*evcon;
 };
 
@@ -442,6 +445,7 @@ http_pending_complete(struct evhttp_request *r, void *arg)
 	struct http_pending *p = arg;
 
 	evhttp_connection_set_closecb(p->evcon, NULL, NULL);
+	http_clock_start(p->clock, p->evcon);	/* the next request's time */
 	http_pending_end(p);
 }
 
@@ -452,15 +456,18 @@ http_pending_closed(struct evhttp_connection *evcon, void *arg)
 }
 
 static void
-http_pending_start(struct httpd *h, struct evhttp_request *r)
+http_pending_start(struct http_front *f, struct evhttp_request *r)
 {
 	struct http_pending *p = malloc(sizeof(*p));
+	struct httpd *h = f->h;
 
+	http_clock_stop(f->clock, evhttp_request_get_connection(r));
 	if (p == NULL || (p->evcon = evhttp_request_get_connection(r)) == NULL) {
 		free(p);
 		return;
 	}
 	p->h = h;
+	p->clock = f->clock;
 	h->unfinished++;
 	evhttp_request_set_on_complete_cb(r, http_pending_complete, p);
 	evhttp_connection_set_closecb(p->evcon, http_pending_closed, p);
@@ -481,7 +488,7 @@ http_dispatch(struct evhttp_request *r, void *arg)
 	bool known;
 	int method = evhttp_request_get_command(r);
 
-	http_pending_start(f->h, r);
+	http_pending_start(f, r);
 	if ((rq = req_new(r, f)) == NULL) {
 		evhttp_send_error(r, 500, NULL);
 		return;
@@ -531,6 +538,9 @@ http_front_init(struct http_front *f, struct httpd *h, bool control)
 	evhttp_set_max_body_size(f->http, (ev_ssize_t)cfg->max_body);
 	evhttp_set_max_headers_size(f->http, HTTP_MAX_HEADERS);
 	evhttp_set_timeout(f->http, cfg->http_timeout);
+	if ((f->clock = http_clock_new(h->d->base, f->http,
+	    cfg->http_timeout)) == NULL)
+		return -1;
 	evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
@@ -700,6 +710,8 @@ httpd_free(struct httpd *h)
 		evhttp_free(h->tcp.http);
 	if (h->control.http != NULL)
 		evhttp_free(h->control.http);
+	http_clock_free(h->tcp.clock);		/* after its connections */
+	http_clock_free(h->control.clock);
 	if (h->control_path != NULL) {
 		unlink(h->control_path);
 		free(h->control_path);
