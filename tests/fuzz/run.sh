@@ -29,7 +29,8 @@ targets=${FUZZ_TARGETS:-$all}
 # ---- what each harness links -------------------------------------------
 PLUGIN_HOST="tests/unit/fakehost.c tests/fuzz/fuzz_plugin.c plugins/plugutil.c"
 ROSTER="daemon/roster.c daemon/roster_check.c daemon/roster_link.c daemon/phone.c"
-CONFIG="daemon/config.c daemon/config_check.c daemon/quiet.c daemon/log.c \
+CONFIG="daemon/config.c daemon/config_check.c daemon/config_secrets.c \
+	daemon/quiet.c daemon/log.c \
 	daemon/message.c plugins/plugutil.c tests/fuzz/fuzz_util.c $ROSTER"
 
 sources() {
