@@ -227,8 +227,15 @@ dispatch_outcome(struct dispatch *dp, struct sz_chan *c, const char *msg_id,
 	 * the next tick, and not at once either: once every socket that is
 	 * ready has been read, one send fills all the freed capacity.  (Sent
 	 * at once, a fast receiver answers before the loop polls again and
-	 * the fan-out runs one request at a time on one connection.)
+	 * the fan-out runs one request at a time on one connection.)  But a
+	 * turn that reads dozens of answers would leave the receiver idle
+	 * meanwhile: once DISPATCH_REFILL requests may start, the refill
+	 * (of higher priority) interrupts the turn and starts them, and the
+	 * turn goes on.
 	 */
+	if (c->cfg->concurrency - c->inflight >= DISPATCH_REFILL &&
+	    !c->retired && chan_budget(c) > 0)
+		event_active(dp->refill, EV_TIMEOUT, 0);
 	if (!dp->kicked) {
 		static const struct timeval now = { 0, 0 };
 
@@ -673,7 +680,10 @@ dispatch_new(struct daemon *d, char *err, size_t errlen)
 	}
 	dp->tick = event_new(d->base, -1, EV_PERSIST, dispatch_tick, dp);
 	dp->kick = evtimer_new(d->base, dispatch_kick, dp);
-	if (dp->tick == NULL || dp->kick == NULL ||
+	dp->refill = event_new(d->base, -1, 0, dispatch_kick, dp);
+	if (dp->refill != NULL)
+		event_priority_set(dp->refill, 0);
+	if (dp->tick == NULL || dp->kick == NULL || dp->refill == NULL ||
 	    event_add(dp->tick, &tv) != 0) {
 		snprintf(err, errlen, "cannot start the dispatcher");
 		dispatch_free(dp);
@@ -694,6 +704,8 @@ dispatch_free(struct dispatch *dp)
 		event_free(dp->tick);
 	if (dp->kick != NULL)
 		event_free(dp->kick);
+	if (dp->refill != NULL)
+		event_free(dp->refill);
 	/* Transfers end first (their plugins hear of it), then plugins close. */
 	httpc_free(dp->d->httpc);
 	dp->d->httpc = NULL;

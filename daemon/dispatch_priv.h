@@ -21,13 +21,16 @@ struct config;
 struct event;
 
 #define DISPATCH_PAGE		1000	/* deliveries read at once */
-#define DISPATCH_LOW		500	/* read more below this many READY */
+#define DISPATCH_LOW		2500	/* read more below this many READY */
 #define DISPATCH_TICK_MS	20
 #define DISPATCH_IDLE_MS	250	/* re-scan an exhausted queue this often */
 #define DISPATCH_MAX_TRIES	5	/* per channel, then the next channel */
 #define DISPATCH_BACKOFF_S	5	/* first retry; doubles, +-25% jitter */
 #define DISPATCH_BACKOFF_MAX_S	600
 #define DISPATCH_LOOKAHEAD	256	/* jobs scanned to fill one batch */
+#define DISPATCH_REFILL		8	/* requests a channel may start that
+					 * are started before the loop turn
+					 * ends */
 #define DISPATCH_FLUSH_MIN	512	/* outcomes that are written before
 					 * the next tick */
 #define DISPATCH_ALERTS		64	/* alerts remembered */
@@ -90,6 +93,7 @@ struct dispatch {
 	struct chan_set		 chans;
 	struct event		*tick;
 	struct event		*kick;		/* a tick after this loop turn */
+	struct event		*refill;	/* a tick before the next socket */
 	struct jobq		 ready;
 	size_t			 n_ready;
 	struct jobq		 settling;	/* outcome known, not yet written */
