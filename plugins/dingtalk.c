@@ -46,7 +46,7 @@ dt_body(const struct robot_state *st, const struct sz_msg *const *msgs,
     size_t n, int64_t now)
 {
 	json_t *o, *mobiles = json_array();
-	char *title = robot_title(msgs[0]), *text = robot_markdown(msgs, n, 1);
+	char *title = robot_title(msgs[0]), *text = robot_markdown(msgs, n, 1, 0);
 
 	(void)st;
 	(void)now;

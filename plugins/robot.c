@@ -148,49 +148,78 @@ robot_leader(struct pbuf *b, const struct sz_msg *m, int md, int at)
 	pbuf_str(b, "\n");
 }
 
-static char *
-robot_compose(const struct sz_msg *const *msgs, size_t n, int md, int at)
+/* How many of the first len bytes of s to keep so as not to split a
+ * UTF-8 character. */
+static size_t
+robot_utf8_cut(const char *s, size_t len)
 {
-	const struct sz_msg *m = msgs[0];
-	const char *notice = m->notice != NULL ? m->notice : m->text;
-	size_t tlen = strcspn(notice, "\n");
-	struct pbuf b = { 0 };
+	while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+		len--;
+	return len;
+}
 
+/*
+ * The post: the notice, the grid, then each leader and link.  With limit
+ * (bytes, the provider's cap on a post), the notice's body is cut to fit,
+ * ending in "……": the leaders and their links are what must get through.
+ */
+static char *
+robot_compose(const struct sz_msg *const *msgs, size_t n, int md, int at,
+    size_t limit)
+{
+	static const char cut[] = "……";
+	const struct sz_msg *m = msgs[0];
+	const char *notice = m->notice != NULL ? m->notice : m->text, *rest;
+	size_t tlen = strcspn(notice, "\n"), rlen = 0, room;
+	struct pbuf b = { 0 }, tail = { 0 };
+	char *out = NULL;
+
+	if (m->group != NULL && *m->group != '\0') {
+		pbuf_str(&tail, md ? "**" : "");
+		pbuf_str(&tail, m->group);
+		pbuf_str(&tail, md ? "**" : "");
+	}
+	pbuf_str(&tail, "请以下负责人确认收到：");
+	pbuf_str(&tail, md ? "\n\n" : "\n");
+	for (size_t i = 0; i < n; i++)
+		robot_leader(&tail, msgs[i], md, at);
 	/* The notice: its first line as a heading, the rest as it is. */
 	if (md)
 		pbuf_str(&b, "### ");
 	pbuf_add(&b, notice, tlen);
 	pbuf_str(&b, md ? "\n\n" : "\n");
-	if (notice[tlen] == '\n') {
-		pbuf_str(&b, notice + tlen + 1);
+	rest = notice[tlen] == '\n' ? notice + tlen + 1 : NULL;
+	if (rest != NULL) {
+		rlen = strlen(rest);
+		room = b.len + tail.len + 2 + sizeof(cut) < limit ?
+		    limit - b.len - tail.len - 2 - sizeof(cut) : 0;
+		if (limit > 0 && b.len + rlen + 2 + tail.len > limit) {
+			pbuf_add(&b, rest, robot_utf8_cut(rest, room));
+			pbuf_str(&b, cut);
+		} else
+			pbuf_add(&b, rest, rlen);
 		pbuf_str(&b, md ? "\n\n" : "\n");
 	}
-	if (m->group != NULL && *m->group != '\0') {
-		pbuf_str(&b, md ? "**" : "");
-		pbuf_str(&b, m->group);
-		pbuf_str(&b, md ? "**" : "");
-	}
-	pbuf_str(&b, "请以下负责人确认收到：");
-	pbuf_str(&b, md ? "\n\n" : "\n");
-	for (size_t i = 0; i < n; i++)
-		robot_leader(&b, msgs[i], md, at);
-	if (b.oom) {
+	pbuf_add(&b, tail.p != NULL ? tail.p : "", tail.len);
+	if (!b.oom && !tail.oom)
+		out = b.p;
+	else
 		free(b.p);
-		return NULL;
-	}
-	return b.p;
+	free(tail.p);
+	return out;
 }
 
 char *
-robot_markdown(const struct sz_msg *const *msgs, size_t n, int at)
+robot_markdown(const struct sz_msg *const *msgs, size_t n, int at,
+    size_t limit)
 {
-	return robot_compose(msgs, n, 1, at);
+	return robot_compose(msgs, n, 1, at, limit);
 }
 
 char *
-robot_text(const struct sz_msg *const *msgs, size_t n, int at)
+robot_text(const struct sz_msg *const *msgs, size_t n, int at, size_t limit)
 {
-	return robot_compose(msgs, n, 0, at);
+	return robot_compose(msgs, n, 0, at, limit);
 }
 
 /* ---- the answer ------------------------------------------------------------ */

@@ -83,13 +83,14 @@ ROBOT_HIDDEN int robot_send(void *state, struct sz_chan *chan,
 /*
  * The post's text as markdown: the notice, the group, then a line per
  * leader with posts and ack link; with at, "@phone" after each (a robot
- * that mentions by mobile number).  NULL when out of memory.
+ * that mentions by mobile number).  With limit (bytes; 0 = none), the
+ * notice's body is cut short so the post fits.  NULL when out of memory.
  */
 ROBOT_HIDDEN char *robot_markdown(const struct sz_msg *const *msgs, size_t n,
-    int at);
+    int at, size_t limit);
 /* The same as plain text (links written out), for text message types. */
 ROBOT_HIDDEN char *robot_text(const struct sz_msg *const *msgs, size_t n,
-    int at);
+    int at, size_t limit);
 /* The notice's first line, malloc'd (a title). */
 ROBOT_HIDDEN char *robot_title(const struct sz_msg *m);
 /* HTTP status, transport and provider errors to a verdict. */

@@ -37,6 +37,10 @@ static const struct sz_setting wc_settings[] = {
 };
 
 /* 20 posts in any minute, per robot. */
+/* WeCom's caps on a post's content, in bytes (its robot's docs). */
+#define WC_TEXT_MAX	2048
+#define WC_MARKDOWN_MAX	4096
+
 static const struct sz_limit wc_limits[] = {
 	{ 20, 60 },
 	{ 0, 0 },
@@ -51,7 +55,8 @@ wc_body(const struct robot_state *st, const struct sz_msg *const *msgs,
 
 	(void)now;
 	if (st->opts & WC_OPT_MARKDOWN) {
-		if ((text = robot_markdown(msgs, n, 0)) != NULL)
+		if ((text = robot_markdown(msgs, n, 0, WC_MARKDOWN_MAX)) !=
+		    NULL)
 			o = json_pack("{s:s, s:{s:s}}", "msgtype", "markdown",
 			    "markdown", "content", text);
 		free(text);
@@ -63,7 +68,7 @@ wc_body(const struct robot_state *st, const struct sz_msg *const *msgs,
 		if (msgs[i]->phone != NULL && *msgs[i]->phone != '\0')
 			json_array_append_new(mobiles,
 			    json_string(msgs[i]->phone));
-	if ((text = robot_text(msgs, n, 0)) != NULL)
+	if ((text = robot_text(msgs, n, 0, WC_TEXT_MAX)) != NULL)
 		o = json_pack("{s:s, s:{s:s, s:O}}", "msgtype", "text", "text",
 		    "content", text, "mentioned_mobile_list", mobiles);
 	json_decref(mobiles);

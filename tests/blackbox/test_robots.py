@@ -247,3 +247,27 @@ def test_required_secret_missing_everywhere(daemons, tmp_path):
     write(sec, 'secrets = { ali = { access_key_secret = "s3"; }; };\n', 0o600)
     rc, out, err = run_daemon(["-t", "-c", d.conf])
     assert rc == 0, err
+
+
+@pytest.mark.parametrize("robot", ["wecom"], indirect=True)
+def test_long_notice_is_cut_to_fit_the_post(robot):
+    """A WeCom text post is at most 2048 bytes: a long body is cut short,
+    marked, and every leader's line and link still goes out."""
+    d, fake, provider = robot
+    doc = {"kind": "drill", "severity": "yellow", "title": "防汛演练" * 15,
+           "body": "请沿河各楼栋组织居民有序撤离到安置点。" * 26 + "请注意安全。",
+           "targets": [NHC], "roles": ROLES}
+    # The longest title and body an alert may have: 2,000 bytes of notice.
+    assert len(doc["title"]) == 60 and len(doc["body"]) == 500
+    r = d.request("POST", "/v1/alerts", token=ADMIN,
+                  body=json.dumps(doc, ensure_ascii=False),
+                  content_type="application/json")
+    assert r.status == 201, r
+    a = r.json()
+    wait_for(lambda: fake.posts_for("g01"), "no post: %s" % d.log_tail())
+    text, _ = post_text(provider, fake.posts_for("g01")[0])
+    assert len(text.encode()) <= 2048
+    assert "……" in text, text
+    assert set(leaders_in(d, text)) == set(G01.values()), text
+    wait_for(lambda: all(states(d, a["id"]).get(p) in ("sent", "acked")
+                         for p in G01), "G01 not sent: %s" % states(d, a["id"]))
