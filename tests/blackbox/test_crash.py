@@ -422,3 +422,32 @@ def test_sigkill_during_acks(daemons, receivers):
                           len(ackers.unknown),
                           len(ackers.unknown & acked), killer.down_s))
     stop_and_check_integrity(d)
+
+
+# ---- 4. for contrast: SIGTERM sends nothing twice ------------------------------
+
+def test_sigterm_mid_fanout_sends_nothing_twice(daemons, receivers):
+    """
+    A clean stop lets the requests in flight finish and commits their
+    outcomes before it exits: after the restart nobody gets a second
+    request.
+    """
+    rec = receivers(delay=0.001)
+    d = webhook_daemon(daemons, rec, "crash-term")
+    rows = crash_rows(UNITS)
+    d.load(rows)
+    a = create(d, drill(targets=[NHC], roles=["unit_leader"]))
+    rec.wait(UNITS // 5, 30)
+    d.restart()			# SIGTERM, exit 0, start again
+    at_stop = len(rec.snapshot())
+    c = wait_drained(d, a["id"], UNITS, DRAIN_TIMEOUT)
+    assert c["sent"] == UNITS, c
+    time.sleep(0.5)
+    reqs = rec.snapshot()
+    assert {phone_of(r) for r in reqs} == {r[10] for r in rows}
+    extra, ids = duplicates(reqs)
+    print("crash sigterm: %d of %d sent before the stop, %d extra requests"
+          % (at_stop, UNITS, extra))
+    assert at_stop < UNITS, "the stop came after the fan-out"
+    assert extra == 0, "%d ids sent again after a SIGTERM" % ids
+    stop_and_check_integrity(d)
