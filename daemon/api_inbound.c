@@ -86,6 +86,7 @@ struct inbound_reply {
 	struct inbound_one	*v;
 	size_t			 n;
 	const struct esc_ctx	*routes;	/* for a needs-help note */
+	struct receipt_batch	*receipts;	/* of the same callback, or NULL */
 };
 
 /* Writer: the phone's open alerts, the choice, and the answer recorded. */
@@ -160,6 +161,7 @@ inbound_one_log(const struct inbound_reply *ir, const struct inbound_one *o)
 static void
 inbound_reply_free(struct inbound_reply *ir)
 {
+	receipt_batch_put(ir->receipts);
 	for (size_t i = 0; i < ir->n; i++) {
 		reply_cands_free(ir->v[i].cands, ir->v[i].n_cands);
 		free(ir->v[i].phone);
@@ -175,6 +177,10 @@ inbound_reply_done(int rc, void *arg)
 {
 	struct inbound_reply *ir = arg;
 
+	/* Receipts in the same callback were queued first: they are done. */
+	if (rc == STORE_OK && ir->receipts != NULL &&
+	    receipt_batch_failed(ir->receipts))
+		rc = STORE_ERROR;
 	if (rc != STORE_OK) {
 		log_warnx("inbound: channel %s: %zu %s could not be recorded",
 		    ir->chan, ir->n, ir->n == 1 ? "reply" : "replies");
@@ -194,7 +200,7 @@ inbound_reply_done(int rc, void *arg)
 /* Take the replies the plugin reported and answer once they are recorded. */
 static void
 inbound_reply(struct req *rq, struct sz_chan *c,
-    const struct sz_inbound_answer *out)
+    const struct sz_inbound_answer *out, struct receipt_batch *rb)
 {
 	struct inbound_reply *ir = calloc(1, sizeof(*ir));
 	struct inbound_one *v = calloc(c->n_replies, sizeof(*v));
@@ -202,6 +208,7 @@ inbound_reply(struct req *rq, struct sz_chan *c,
 	if (ir == NULL || v == NULL) {
 		free(ir);
 		free(v);
+		receipt_batch_put(rb);
 		chan_replies_free(c->replies, c->n_replies);
 		c->replies = NULL;
 		c->n_replies = 0;
@@ -210,6 +217,7 @@ inbound_reply(struct req *rq, struct sz_chan *c,
 	}
 	ir->rq = rq;
 	ir->out = *out;
+	ir->receipts = rb;
 	ir->routes = escalate_routes(rq->d->escalate);
 	for (size_t i = 0; i < c->n_replies; i++) {
 		v[i].phone = c->replies[i].phone;
@@ -229,6 +237,43 @@ inbound_reply(struct req *rq, struct sz_chan *c,
 		inbound_answer(rq, &ir->out);
 		inbound_reply_free(ir);
 	}
+}
+
+/* An answer that waits for the callback's receipts to be on disk. */
+struct inbound_wait {
+	struct req			*rq;
+	struct sz_inbound_answer	 out;
+};
+
+static void
+inbound_receipts_done(bool ok, void *arg)
+{
+	struct inbound_wait *w = arg;
+
+	if (!ok) {
+		log_warnx("inbound: receipts could not be recorded; the "
+		    "gateway is asked to send them again");
+		w->out.status = 503;
+		w->out.body[0] = '\0';
+	}
+	inbound_answer(w->rq, &w->out);
+	free(w);
+}
+
+static void
+inbound_receipts(struct req *rq, const struct sz_inbound_answer *out,
+    struct receipt_batch *rb)
+{
+	struct inbound_wait *w = malloc(sizeof(*w));
+
+	if (w == NULL) {
+		receipt_batch_put(rb);
+		http_reply_error(rq, 503, "unavailable", "out of memory");
+		return;
+	}
+	w->rq = rq;
+	w->out = *out;
+	dispatch_inbound_wait(rb, inbound_receipts_done, w);
 }
 
 /*
@@ -270,6 +315,7 @@ api_inbound(struct req *rq)
 	struct evbuffer *body = evhttp_request_get_input_buffer(rq->r);
 	struct sz_inbound_answer out = { .status = 200 };
 	size_t len = evbuffer_get_length(body);
+	struct receipt_batch *rb;
 	struct sz_inbound in;
 	struct sz_chan *c;
 	char name[48];
@@ -294,6 +340,7 @@ api_inbound(struct req *rq)
 		.header = inbound_header,
 		.priv = rq,
 	};
+	dispatch_inbound_begin(rq->d->dispatch);
 	if (c->plugin->inbound(c->state, c, &in, &out) != 0 && out.status < 400)
 		out.status = 400;
 	if (out.status < 100 || out.status > 599)
@@ -301,8 +348,11 @@ api_inbound(struct req *rq)
 	out.body[sizeof(out.body) - 1] = '\0';
 	out.content_type[sizeof(out.content_type) - 1] = '\0';
 	out.header[sizeof(out.header) - 1] = '\0';
+	rb = dispatch_inbound_end(rq->d->dispatch);
 	if (c->n_replies > 0)
-		inbound_reply(rq, c, &out);	/* answers when recorded */
+		inbound_reply(rq, c, &out, rb);	/* answers when recorded */
+	else if (rb != NULL)
+		inbound_receipts(rq, &out, rb);	/* the same */
 	else
 		inbound_answer(rq, &out);
 }

@@ -35,6 +35,26 @@ size_t dispatch_busy(const struct dispatch *dp);
 size_t dispatch_queued(const struct dispatch *dp);
 void dispatch_free(struct dispatch *dp);
 
+/*
+ * The receipts of one inbound callback, so that its answer waits until
+ * they are on disk (the gateway does not send a receipt twice once it
+ * has heard 200).  dispatch_inbound_begin() before the plugin's inbound(),
+ * dispatch_inbound_end() after: it returns NULL when the callback
+ * reported no receipt, else a batch the caller hands to
+ * dispatch_inbound_wait() or, when it answers after a write of its own
+ * queued after them, reads with receipt_batch_failed() once that write
+ * is done, and lets go of with receipt_batch_put().
+ */
+struct receipt_batch;
+typedef void (*receipt_batch_fn)(bool ok, void *arg);
+void dispatch_inbound_begin(struct dispatch *dp);
+struct receipt_batch *dispatch_inbound_end(struct dispatch *dp);
+/* done(ok) once every receipt of b is written (first tries), on the loop. */
+void dispatch_inbound_wait(struct receipt_batch *b, receipt_batch_fn done,
+    void *arg);
+bool receipt_batch_failed(const struct receipt_batch *b);
+void receipt_batch_put(struct receipt_batch *b);
+
 /* The channel of this name, for inbound callbacks; NULL when unknown. */
 struct sz_chan *dispatch_channel(struct dispatch *dp, const char *name);
 /* Every channel (n of them), for status reports. */

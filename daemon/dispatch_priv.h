@@ -110,6 +110,7 @@ struct dispatch {
 	int64_t			 exhausted_at;	/* last time a page came up short */
 	int			 flushes;	/* writer jobs in flight */
 	int			 receipts;	/* receipts not yet recorded */
+	struct receipt_batch	*inbound;	/* the callback being parsed */
 	bool			 kicked;	/* a tick is already due */
 	struct cached_alert	 alerts[DISPATCH_ALERTS];
 	size_t			 n_alerts;

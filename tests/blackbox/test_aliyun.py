@@ -7,6 +7,9 @@ SmsUp replies) are posted to the daemon's inbound endpoint.
 
 import json
 import secrets
+import signal
+import sqlite3
+import threading
 import time
 
 import pytest
@@ -247,3 +250,30 @@ def test_malformed_pushes_change_nothing(aliyun):
     time.sleep(0.5)
     st = states(d, a["id"])
     assert st[ZHANG]["state"] == "sent", st
+
+
+def test_a_receipt_is_on_disk_before_its_200(aliyun):
+    """The gateway hears 200 only once the receipt is written: held back
+    while another process locks the database, and kept through a SIGKILL
+    right after the answer."""
+    d, fake = aliyun
+    a = create(d, "回执落盘")
+    all_sent(fake, a["recipients"])
+    wait_states(d, a["id"], lambda st: all(x["state"] == "sent"
+                                           for x in st.values()))
+    biz = fake.accepted()
+    lock = sqlite3.connect(d.db_path, timeout=5, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    answer = []
+    t = threading.Thread(target=lambda: answer.append(
+        push(d, [report(ZHANG, biz[ZHANG])])))
+    t.start()
+    time.sleep(1.0)
+    assert answer == [], "answered while the receipt could not be written"
+    lock.execute("ROLLBACK")
+    lock.close()
+    t.join(10)
+    assert answer and answer[0].status == 200, answer
+    d.stop(sig=signal.SIGKILL)
+    d.start()
+    assert states(d, a["id"])[ZHANG]["state"] == "delivered"
