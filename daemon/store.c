@@ -56,6 +56,12 @@ store_idle(struct store *st)
 		st->be->idle(st);
 }
 
+int
+store_probe(struct store *st)
+{
+	return st->be->probe != NULL ? st->be->probe(st) : STORE_OK;
+}
+
 void
 store_rollback(struct store *st)
 {

@@ -108,6 +108,12 @@ struct store_backend {
 	 * writer: fold the WAL back into the database).  May be NULL.
 	 */
 	void	(*idle)(struct store *st);
+	/*
+	 * Inside a write transaction: write something that changes nothing,
+	 * so that its commit tells whether writes work again after a failure
+	 * (a full disk, a lock).  May be NULL (an empty commit is tried).
+	 */
+	int	(*probe)(struct store *st);
 
 	int	(*roster_apply)(struct store *st, const struct roster *r,
 		    const struct roster_apply_opts *o,
@@ -181,6 +187,8 @@ void store_close(struct store *st);
 int store_begin(struct store *st, bool write, bool durable);
 /* Housekeeping between write groups, off the answers' path. */
 void store_idle(struct store *st);
+/* In a write transaction: a write that changes nothing (see ->probe). */
+int store_probe(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
 int store_savepoint(struct store *st);

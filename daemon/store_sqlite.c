@@ -439,6 +439,17 @@ sqlite_commit(struct store *st)
 	return sqlite_exec_cached(sq(st), "COMMIT");
 }
 
+/* The schema version written again: page 1 goes to the WAL, unchanged. */
+static int
+sqlite_probe(struct store *st)
+{
+	char sql[48];
+
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    SQLITE_SCHEMA_VERSION);
+	return sqlite_exec(sq(st), sql);
+}
+
 static void
 sqlite_rollback(struct store *st)
 {
@@ -528,6 +539,7 @@ const struct store_backend store_sqlite = {
 	.begin = sqlite_begin,
 	.commit = sqlite_commit,
 	.idle = sqlite_idle,
+	.probe = sqlite_probe,
 	.rollback = sqlite_rollback,
 	.savepoint = sqlite_savepoint,
 	.release = sqlite_release,
