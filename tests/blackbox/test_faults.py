@@ -338,3 +338,158 @@ def test_429_retry_after_is_honoured(daemons, gateways):
         min(gaps), max(gaps)))
     # Not before Retry-After (the plain backoff would be 3.75..6.25 s).
     assert min(gaps) >= 7.9 and max(gaps) <= 11.0, gaps
+
+
+# ---- 2. the state directory fills up ----------------------------------------
+
+def mount_tmpfs(path, size):
+    """Mount a small tmpfs at path, or skip (fail under CI) when we cannot."""
+    os.makedirs(path, exist_ok=True)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0700" %
+                        size, "tmpfs", path], capture_output=True)
+    if p.returncode != 0:
+        msg = "cannot mount a tmpfs (%s): %s" % (
+            p.returncode, p.stderr.decode(errors="replace").strip())
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+@pytest.fixture
+def small_fs(daemons):
+    """A 32 MB tmpfs for a state dir; unmounted after the daemons stop."""
+    path = os.path.join(daemons.workdir, "small")
+    mount_tmpfs(path, "32m")
+    yield path
+    for d in daemons.daemons:
+        d.stop()
+    subprocess.run(["umount", "-l", path], check=False)
+
+
+def fill(fs):
+    """Write a filler file until ENOSPC; returns its path."""
+    path = os.path.join(fs, "filler")
+    with open(path, "wb", buffering=0) as f:
+        for size in (1 << 20, 4096, 512, 1):
+            try:
+                while True:
+                    f.write(b"\0" * size)
+            except OSError:
+                pass
+    st = os.statvfs(fs)
+    assert st.f_bavail == 0, st
+    return path
+
+
+def post_alert(d, doc, timeout_s):
+    t0 = time.monotonic()
+    r = d.request("POST", "/v1/alerts", token=ADMIN,
+                  body=json.dumps(doc, ensure_ascii=False),
+                  content_type="application/json")
+    return r, time.monotonic() - t0
+
+
+def assert_503(r, took, what):
+    assert r.status == 503, (what, r)
+    err = r.error()
+    assert err["code"] == "unavailable", (what, err)
+    assert took < 7.0, (what, took)
+
+
+def ack(d, url, n=1):
+    path = urllib.parse.urlsplit(url).path
+    return d.request("POST", path, token=None, body="response=%d" % n,
+                     content_type="application/x-www-form-urlencoded")
+
+
+def db_whole(d):
+    """Per alert: (id, recipients, deliveries); no alert half-written."""
+    con = sqlite3.connect("file:%s?mode=ro" % d.db_path, uri=True, timeout=5)
+    try:
+        rows = con.execute(
+            "SELECT a.id, (SELECT count(*) FROM recipients r "
+            "WHERE r.alert_id = a.id), (SELECT count(*) FROM deliveries x "
+            "WHERE x.alert_id = a.id) FROM alerts a ORDER BY a.id").fetchall()
+        orphans = con.execute(
+            "SELECT count(*) FROM recipients WHERE alert_id NOT IN "
+            "(SELECT id FROM alerts)").fetchone()[0]
+    finally:
+        con.close()
+    assert orphans == 0
+    return rows
+
+
+def test_state_dir_full_answers_503_and_resumes(daemons, gateways, small_fs):
+    gw = gateways(lambda r: ("status", 500 if r["nth"] == 1 else 200, {}))
+    d = hook_daemon(daemons, gw, name="full", state_dir=small_fs)
+    probe = HealthProbe(d)
+    a = create(d, drill())
+    # Every first try got its 500 and that outcome is on disk.
+    end = time.monotonic() + 10
+    while len(gw.snapshot()) < N or channel_stats(d)["retried"] < N:
+        assert time.monotonic() < end, gw.snapshot()
+        time.sleep(0.05)
+    time.sleep(0.3)
+    filler = fill(small_fs)
+    full_at = time.monotonic()
+    r, took = post_alert(d, drill(title="满盘"), 7)
+    assert_503(r, took, "alert")
+    r = d.import_csv(to_csv(BASE_ROWS), mode="replace")
+    assert r.status == 503 and r.error()["code"] == "unavailable", r
+    h = d.get("/healthz", token=None)
+    assert h.status == 503 and h.json()["status"] == "degraded", h
+    assert d.get("/v1/alerts/%d" % a["id"]).status == 200
+    # The retries come (5 s +-25% after the 500s) while the disk is full.
+    end = time.monotonic() + 10
+    while len(gw.snapshot()) < 2 * N:
+        assert time.monotonic() < end, len(gw.snapshot())
+        time.sleep(0.05)
+    url = gw.snapshot()[0]["doc"]["ack_url"]
+    phone = phone_of(gw.snapshot()[0])
+    r = ack(d, url)
+    assert r.status == 503, r
+    time.sleep(1.0)
+    sent_while_full = len(gw.snapshot())
+    os.unlink(filler)
+    freed = time.monotonic()
+    # It resumes by itself: healthz, new alerts, the queued deliveries.
+    end = time.monotonic() + 10
+    while d.get("/healthz", token=None).status != 200:
+        assert time.monotonic() < end, d.log_tail()
+        time.sleep(0.05)
+    ok_after = time.monotonic() - freed
+    b = create(d, drill(title="恢复"))
+    wait_counts(d, a["id"], zero_counts(sent=N), 15)
+    assert ack(d, url).status == 303
+    wait_counts(d, a["id"], zero_counts(sent=N - 1, acked=1), 5)
+    assert recipient_states(d, a["id"])[phone] == "acked"
+    wait_counts(d, b["id"], lambda c: c["pending"] == 0, 15)
+    assert d.import_csv(to_csv(rows_to(gw))).status == 200
+    probe.check("full")
+    print("full: %d requests while full (window %.1f s), healthz ok %.2f s "
+          "after space returned" % (sent_while_full - N, freed - full_at,
+                                    ok_after))
+    per = gw.per_phone()
+    assert sorted(per) == EVERYONE
+    for phone, rs in per.items():
+        # A's 500 and its retry, accepted while the disk was full and not
+        # sent again; B's 500 and retry may still be on their way.
+        a_rs = [x for x in rs if x["doc"]["alert"]["id"] == a["id"]]
+        assert [x["action"][1] for x in a_rs] == [500, 200], (phone, a_rs)
+    whole = db_whole(d)
+    assert [w[0] for w in whole] == [a["id"], b["id"]], whole
+    assert all(w[1] == N and w[2] >= N for w in whole), whole
+    # Idle: a failed write, space back, and no other write to come.
+    wait_counts(d, b["id"], zero_counts(sent=N), 15)
+    filler = fill(small_fs)
+    r, took = post_alert(d, drill(title="又满"), 7)
+    assert_503(r, took, "alert, idle")
+    # The writer's own probes (one a second) fail too while it is full.
+    time.sleep(2.5)
+    h = d.get("/healthz", token=None)
+    assert h.status == 503 and h.json()["db"] == "write failed", h
+    os.unlink(filler)
+    end = time.monotonic() + 10
+    while d.get("/healthz", token=None).status != 200:
+        assert time.monotonic() < end, "healthz still degraded with space"
+        time.sleep(0.1)
