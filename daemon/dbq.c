@@ -17,6 +17,8 @@
 #define DBQ_GROUP_MAX	512
 /* A writer whose last commit failed tries a write this often when idle. */
 #define DBQ_PROBE_MS	1000
+/* A group whose jobs waited their STORE_LOCK_WAIT_MS still tries once. */
+#define DBQ_LOCK_WAIT_MIN_MS	100
 
 struct dbq_job {
 	STAILQ_ENTRY(dbq_job)	 entry;
@@ -25,6 +27,7 @@ struct dbq_job {
 	void			*arg;
 	int			 flags;
 	int			 rc;
+	int64_t			 queued_ms;	/* monotonic, when submitted */
 };
 
 STAILQ_HEAD(dbq_jobs, dbq_job);
@@ -153,12 +156,42 @@ dbq_probe(struct dbq *q, struct store *st)
 {
 	int rc;
 
+	store_lock_wait(st, DBQ_LOCK_WAIT_MIN_MS);	/* jobs may come */
 	if ((rc = store_begin(st, true, false)) == STORE_OK &&
 	    (rc = store_probe(st)) == STORE_OK)
 		rc = store_commit(st);
 	if (rc != STORE_OK)
 		store_rollback(st);
 	dbq_set_failing(q, rc != STORE_OK);
+}
+
+static int64_t
+dbq_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A lock held by another process is waited for up to STORE_LOCK_WAIT_MS
+ * from when the oldest job of the group was submitted, not from when the
+ * group begins: a job queued behind a group that waited in vain is not
+ * made to wait as long again.
+ */
+static void
+dbq_lock_wait(struct store *st, const struct dbq_jobs *batch)
+{
+	int64_t oldest = dbq_now_ms(), left;
+	struct dbq_job *j;
+
+	STAILQ_FOREACH(j, batch, entry)
+		if (j->queued_ms < oldest)
+			oldest = j->queued_ms;
+	left = STORE_LOCK_WAIT_MS - (dbq_now_ms() - oldest);
+	store_lock_wait(st, left < DBQ_LOCK_WAIT_MIN_MS ?
+	    DBQ_LOCK_WAIT_MIN_MS : (int)left);
 }
 
 static void
@@ -170,6 +203,7 @@ dbq_write_group(struct dbq *q, struct store *st, struct dbq_jobs *batch)
 
 	STAILQ_FOREACH(j, batch, entry)
 		durable |= (j->flags & DBQ_DURABLE) != 0;
+	dbq_lock_wait(st, batch);
 	if ((rc = store_begin(st, true, durable)) == STORE_OK) {
 		STAILQ_FOREACH(j, batch, entry) {
 			if (dbq_run_in_savepoint(st, j) != 0) {
@@ -286,6 +320,7 @@ dbq_submit(struct dbq *q, dbq_run_fn run, dbq_done_fn done, void *arg,
 	j->done = done;
 	j->arg = arg;
 	j->flags = flags;
+	j->queued_ms = dbq_now_ms();
 	pthread_mutex_lock(&q->lock);
 	if (q->stopping) {
 		pthread_mutex_unlock(&q->lock);

@@ -63,6 +63,13 @@ store_probe(struct store *st)
 }
 
 void
+store_lock_wait(struct store *st, int ms)
+{
+	if (st->be->lock_wait != NULL)
+		st->be->lock_wait(st, ms);
+}
+
+void
 store_rollback(struct store *st)
 {
 	st->be->rollback(st);

@@ -338,7 +338,7 @@ sqlite_configure(struct sqlite_store *s)
 	    "PRAGMA cache_size = -16384;"
 	    "PRAGMA query_only = 1;";
 
-	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_busy_timeout(s->db, STORE_LOCK_WAIT_MS);
 	sqlite3_extended_result_codes(s->db, 1);
 	return sqlite_exec(s, s->writer ? writer_pragmas : reader_pragmas);
 }
@@ -451,6 +451,12 @@ sqlite_probe(struct store *st)
 }
 
 static void
+sqlite_lock_wait(struct store *st, int ms)
+{
+	sqlite3_busy_timeout(sq(st)->db, ms);
+}
+
+static void
 sqlite_rollback(struct store *st)
 {
 	struct sqlite_store *s = sq(st);
@@ -540,6 +546,7 @@ const struct store_backend store_sqlite = {
 	.commit = sqlite_commit,
 	.idle = sqlite_idle,
 	.probe = sqlite_probe,
+	.lock_wait = sqlite_lock_wait,
 	.rollback = sqlite_rollback,
 	.savepoint = sqlite_savepoint,
 	.release = sqlite_release,
