@@ -493,3 +493,83 @@ def test_state_dir_full_answers_503_and_resumes(daemons, gateways, small_fs):
     while d.get("/healthz", token=None).status != 200:
         assert time.monotonic() < end, "healthz still degraded with space"
         time.sleep(0.1)
+
+
+# ---- 3. the database locked by another process --------------------------------
+
+def in_thread(fn):
+    """Run fn in a thread; returns a callable that joins and gives (value,
+    seconds taken)."""
+    out = {}
+
+    def run():
+        t0 = time.monotonic()
+        out["v"] = fn()
+        out["s"] = time.monotonic() - t0
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+
+    def join():
+        t.join(20)
+        assert not t.is_alive(), "request hung"
+        return out["v"], out["s"]
+    return join
+
+
+def test_locked_database_waits_then_503_and_resumes(daemons, gateways):
+    gw = gateways(lambda r: ("status", 200, {}))
+    d = hook_daemon(daemons, gw, name="locked")
+    a = create(d, drill())
+    wait_counts(d, a["id"], zero_counts(sent=N), 10)
+    url = gw.snapshot()[0]["doc"]["ack_url"]
+    probe = HealthProbe(d)
+    # Another process (a backup, an admin's sqlite3) holds the write lock.
+    con = sqlite3.connect(d.db_path, timeout=5, isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    locked = time.monotonic()
+    try:
+        first = in_thread(lambda: post_alert(d, drill(title="锁一"), 10)[0])
+        acked = in_thread(lambda: ack(d, url))
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        r = d.get("/v1/alerts/%d" % a["id"])
+        read_s = time.monotonic() - t0
+        assert r.status == 200, r		# WAL: reads go on
+        r, took = first()
+        assert_503(r, took, "alert while locked")
+        assert took >= 4.0, took		# it waited for the busy timeout
+        ra, ack_s = acked()
+        # Queued behind the alert's write, it waits no longer than it does.
+        assert ra.status in (303, 503) and ack_s < 6.5, (ra, ack_s)
+        h = d.get("/healthz", token=None)
+        assert h.status == 503 and h.json()["status"] == "degraded", h
+        # A request that comes shortly before the lock is released waits
+        # and then succeeds.
+        second = in_thread(lambda: post_alert(d, drill(title="锁二"), 10)[0])
+        time.sleep(1.0)
+    finally:
+        con.rollback()
+        con.close()
+    held = time.monotonic() - locked
+    r, took2 = second()
+    assert r.status == 201, r
+    b = r.json()
+    c = create(d, drill(title="解锁"))
+    if ra.status == 503:
+        assert ack(d, url).status == 303
+    for x in (b, c):
+        wait_counts(d, x["id"], zero_counts(sent=N), 15)
+    wait_counts(d, a["id"], zero_counts(sent=N - 1, acked=1), 5)
+    end = time.monotonic() + 5
+    while d.get("/healthz", token=None).status != 200:
+        assert time.monotonic() < end, d.log_tail()
+        time.sleep(0.1)
+    p99 = probe.check("locked")
+    print("locked %.1f s: read %.3f s, write 503 after %.2f s, ack %d after "
+          "%.2f s, a write at the end 201 after %.2f s, healthz p99 %.1f ms"
+          % (held, read_s, took, ra.status, ack_s, took2, p99))
+    whole = db_whole(d)
+    assert [w[0] for w in whole] == [a["id"], b["id"], c["id"]], whole
+    assert all(w[1] == N and w[2] == N for w in whole), whole
+    per = gw.per_phone()
+    assert all(len(rs) == 3 for rs in per.values()), per
