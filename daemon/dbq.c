@@ -4,15 +4,21 @@
 #include "dbq.h"
 #include "log.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 /* Most jobs one group commit takes: bounds the time a completion waits. */
 #define DBQ_GROUP_MAX	512
+/* A writer whose last commit failed tries a write this often when idle. */
+#define DBQ_PROBE_MS	1000
+/* A group whose jobs waited their STORE_LOCK_WAIT_MS still tries once. */
+#define DBQ_LOCK_WAIT_MIN_MS	100
 
 struct dbq_job {
 	STAILQ_ENTRY(dbq_job)	 entry;
@@ -21,6 +27,7 @@ struct dbq_job {
 	void			*arg;
 	int			 flags;
 	int			 rc;
+	int64_t			 queued_ms;	/* monotonic, when submitted */
 };
 
 STAILQ_HEAD(dbq_jobs, dbq_job);
@@ -51,16 +58,44 @@ struct dbq {
 
 /* ---- database side ------------------------------------------------------ */
 
-/* Take up to max jobs, waiting for one; returns 0 once stopping and empty. */
+/*
+ * Wait for work (q->lock held).  A writer whose last commit failed waits
+ * at most DBQ_PROBE_MS; true when that time passed with nothing to do.
+ */
+static bool
+dbq_wait(struct dbq *q)
+{
+	struct timespec ts;
+
+	if (!q->writer || !q->failing) {
+		pthread_cond_wait(&q->wake, &q->lock);
+		return false;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += DBQ_PROBE_MS / 1000;
+	ts.tv_nsec += (DBQ_PROBE_MS % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_cond_timedwait(&q->wake, &q->lock, &ts) == ETIMEDOUT &&
+	    STAILQ_EMPTY(&q->todo) && !q->stopping;
+}
+
+/*
+ * Take up to max jobs, waiting for one; returns 0 once stopping and empty,
+ * or with *probe set when a failing writer should try a write of its own.
+ */
 static size_t
-dbq_take(struct dbq *q, struct dbq_jobs *batch, size_t max)
+dbq_take(struct dbq *q, struct dbq_jobs *batch, size_t max, bool *probe)
 {
 	size_t n = 0;
 	struct dbq_job *j;
 
+	*probe = false;
 	pthread_mutex_lock(&q->lock);
-	while (STAILQ_EMPTY(&q->todo) && !q->stopping)
-		pthread_cond_wait(&q->wake, &q->lock);
+	while (STAILQ_EMPTY(&q->todo) && !q->stopping && !*probe)
+		*probe = dbq_wait(q);
 	while (n < max && (j = STAILQ_FIRST(&q->todo)) != NULL) {
 		STAILQ_REMOVE_HEAD(&q->todo, entry);
 		STAILQ_INSERT_TAIL(batch, j, entry);
@@ -98,6 +133,67 @@ dbq_run_in_savepoint(struct store *st, struct dbq_job *j)
 	return 0;
 }
 
+/* Record whether the last commit worked, and say when that changes. */
+static void
+dbq_set_failing(struct dbq *q, bool failing)
+{
+	bool was;
+
+	pthread_mutex_lock(&q->lock);
+	was = q->failing;
+	q->failing = failing;
+	pthread_mutex_unlock(&q->lock);
+	if (was && !failing)
+		log_info("dbq: database writes work again");
+}
+
+/*
+ * Nothing to write, but the last commit failed: without a write of our
+ * own, /healthz would say "write failed" until the next request writes.
+ */
+static void
+dbq_probe(struct dbq *q, struct store *st)
+{
+	int rc;
+
+	store_lock_wait(st, DBQ_LOCK_WAIT_MIN_MS);	/* jobs may come */
+	if ((rc = store_begin(st, true, false)) == STORE_OK &&
+	    (rc = store_probe(st)) == STORE_OK)
+		rc = store_commit(st);
+	if (rc != STORE_OK)
+		store_rollback(st);
+	dbq_set_failing(q, rc != STORE_OK);
+}
+
+static int64_t
+dbq_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A lock held by another process is waited for up to STORE_LOCK_WAIT_MS
+ * from when the oldest job of the group was submitted, not from when the
+ * group begins: a job queued behind a group that waited in vain is not
+ * made to wait as long again.
+ */
+static void
+dbq_lock_wait(struct store *st, const struct dbq_jobs *batch)
+{
+	int64_t oldest = dbq_now_ms(), left;
+	struct dbq_job *j;
+
+	STAILQ_FOREACH(j, batch, entry)
+		if (j->queued_ms < oldest)
+			oldest = j->queued_ms;
+	left = STORE_LOCK_WAIT_MS - (dbq_now_ms() - oldest);
+	store_lock_wait(st, left < DBQ_LOCK_WAIT_MIN_MS ?
+	    DBQ_LOCK_WAIT_MIN_MS : (int)left);
+}
+
 static void
 dbq_write_group(struct dbq *q, struct store *st, struct dbq_jobs *batch)
 {
@@ -107,6 +203,7 @@ dbq_write_group(struct dbq *q, struct store *st, struct dbq_jobs *batch)
 
 	STAILQ_FOREACH(j, batch, entry)
 		durable |= (j->flags & DBQ_DURABLE) != 0;
+	dbq_lock_wait(st, batch);
 	if ((rc = store_begin(st, true, durable)) == STORE_OK) {
 		STAILQ_FOREACH(j, batch, entry) {
 			if (dbq_run_in_savepoint(st, j) != 0) {
@@ -117,9 +214,7 @@ dbq_write_group(struct dbq *q, struct store *st, struct dbq_jobs *batch)
 		if (rc == STORE_OK)
 			rc = store_commit(st);
 	}
-	pthread_mutex_lock(&q->lock);
-	q->failing = rc != STORE_OK;
-	pthread_mutex_unlock(&q->lock);
+	dbq_set_failing(q, rc != STORE_OK);
 	if (rc == STORE_OK)
 		return;
 	/* The group did not reach the disk: nobody may answer 2xx. */
@@ -149,10 +244,15 @@ dbq_main(void *arg)
 	struct dbq *q = t->q;
 	struct dbq_jobs batch;
 	size_t n;
+	bool probe;
 
 	for (;;) {
 		STAILQ_INIT(&batch);
-		n = dbq_take(q, &batch, q->writer ? DBQ_GROUP_MAX : 1);
+		n = dbq_take(q, &batch, q->writer ? DBQ_GROUP_MAX : 1, &probe);
+		if (probe) {
+			dbq_probe(q, t->st);
+			continue;
+		}
 		if (n == 0)
 			break;
 		if (q->writer)
@@ -220,6 +320,7 @@ dbq_submit(struct dbq *q, dbq_run_fn run, dbq_done_fn done, void *arg,
 	j->done = done;
 	j->arg = arg;
 	j->flags = flags;
+	j->queued_ms = dbq_now_ms();
 	pthread_mutex_lock(&q->lock);
 	if (q->stopping) {
 		pthread_mutex_unlock(&q->lock);

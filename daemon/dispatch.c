@@ -252,6 +252,47 @@ flush_run(struct store *st, void *arg)
 	return store_dlv_apply(st, f->u, f->n);
 }
 
+/*
+ * Outcomes that could not be written (a full disk, a locked database) go
+ * back to the settling queue, and their jobs stay known, so no page takes
+ * those deliveries again: what a gateway accepted is not sent again every
+ * time the queue is read while the disk is full.  The write is tried
+ * again after a pause that doubles.  false: no memory, nothing kept.
+ */
+static bool
+flush_keep(struct dispatch *dp, struct flush *f)
+{
+	struct job *j;
+	int64_t wait;
+
+	if (dp->n_pending + f->n > dp->cap_pending) {
+		size_t cap = dp->n_pending + f->n + 1024;
+		struct dlv_update *v = realloc(dp->pending, cap * sizeof(*v));
+
+		if (v == NULL)
+			return false;
+		dp->pending = v;
+		dp->cap_pending = cap;
+	}
+	if (f->n > 0)
+		memcpy(dp->pending + dp->n_pending, f->u, f->n * sizeof(*f->u));
+	dp->n_pending += f->n;
+	while ((j = TAILQ_FIRST(&f->jobs)) != NULL) {
+		TAILQ_REMOVE(&f->jobs, j, q);
+		TAILQ_INSERT_TAIL(&dp->settling, j, q);
+		dp->n_settling++;
+	}
+	wait = (int64_t)DISPATCH_REWRITE_MS << (dp->rewrites < 5 ?
+	    dp->rewrites : 5);
+	if (wait > DISPATCH_REWRITE_MAX_MS)
+		wait = DISPATCH_REWRITE_MAX_MS;
+	dp->rewrites++;
+	dp->rewrite_at = alert_now_ms() + wait;
+	log_warnx("dispatch: could not record %zu outcomes; keeping them and "
+	    "trying again in %lld ms", f->n, (long long)wait);
+	return true;
+}
+
 static void
 flush_done(int rc, void *arg)
 {
@@ -259,7 +300,9 @@ flush_done(int rc, void *arg)
 	struct dispatch *dp = f->dp;
 	struct job *j;
 
-	if (rc != STORE_OK)
+	if (rc == STORE_OK)
+		dp->rewrites = 0;
+	else if (dp->stopping || !flush_keep(dp, f))
 		log_warnx("dispatch: could not record %zu outcomes; those "
 		    "deliveries will be sent again", f->n);
 	/*
@@ -284,6 +327,10 @@ dp_flush_outcomes(struct dispatch *dp)
 	struct flush *f;
 
 	if (dp->n_settling == 0)
+		return;
+	/* After a failed write, wait (a stop tries once more at once). */
+	if (dp->rewrites > 0 && !dp->stopping &&
+	    (dp->flushes > 0 || alert_now_ms() < dp->rewrite_at))
 		return;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return;

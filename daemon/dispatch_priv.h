@@ -33,6 +33,9 @@ struct event;
 					 * ends */
 #define DISPATCH_FLUSH_MIN	512	/* outcomes that are written before
 					 * the next tick */
+#define DISPATCH_REWRITE_MS	500	/* outcomes not written: first try
+					 * again after this; doubles */
+#define DISPATCH_REWRITE_MAX_MS	10000
 #define DISPATCH_ALERTS		64	/* alerts remembered */
 #define DISPATCH_HOLD_MS	2000	/* a robot's target held up to this
 					 * long keeps its jobs queued; longer
@@ -109,6 +112,8 @@ struct dispatch {
 	bool			 stopping;
 	int64_t			 exhausted_at;	/* last time a page came up short */
 	int			 flushes;	/* writer jobs in flight */
+	int			 rewrites;	/* writes failed in a row */
+	int64_t			 rewrite_at;	/* not before this (ms) */
 	int			 receipts;	/* receipts not yet recorded */
 	struct receipt_batch	*inbound;	/* the callback being parsed */
 	bool			 kicked;	/* a tick is already due */

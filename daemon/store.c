@@ -56,6 +56,19 @@ store_idle(struct store *st)
 		st->be->idle(st);
 }
 
+int
+store_probe(struct store *st)
+{
+	return st->be->probe != NULL ? st->be->probe(st) : STORE_OK;
+}
+
+void
+store_lock_wait(struct store *st, int ms)
+{
+	if (st->be->lock_wait != NULL)
+		st->be->lock_wait(st, ms);
+}
+
 void
 store_rollback(struct store *st)
 {

@@ -30,6 +30,12 @@ enum store_rc {
 
 struct store;
 
+/*
+ * How long a request's write waits for a lock held by another process
+ * (a backup, an administrator's sqlite3) before it is answered 503.
+ */
+#define STORE_LOCK_WAIT_MS	5000
+
 /* How a roster import is applied. */
 struct roster_apply_opts {
 	bool		  replace;	/* true: the scope's roster becomes the file */
@@ -108,6 +114,17 @@ struct store_backend {
 	 * writer: fold the WAL back into the database).  May be NULL.
 	 */
 	void	(*idle)(struct store *st);
+	/*
+	 * Inside a write transaction: write something that changes nothing,
+	 * so that its commit tells whether writes work again after a failure
+	 * (a full disk, a lock).  May be NULL (an empty commit is tried).
+	 */
+	int	(*probe)(struct store *st);
+	/*
+	 * How long the next statements may wait for a lock another process
+	 * holds before they fail with STORE_BUSY.  May be NULL.
+	 */
+	void	(*lock_wait)(struct store *st, int ms);
 
 	int	(*roster_apply)(struct store *st, const struct roster *r,
 		    const struct roster_apply_opts *o,
@@ -181,6 +198,10 @@ void store_close(struct store *st);
 int store_begin(struct store *st, bool write, bool durable);
 /* Housekeeping between write groups, off the answers' path. */
 void store_idle(struct store *st);
+/* In a write transaction: a write that changes nothing (see ->probe). */
+int store_probe(struct store *st);
+/* Wait at most ms for another process's lock (see ->lock_wait). */
+void store_lock_wait(struct store *st, int ms);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
 int store_savepoint(struct store *st);

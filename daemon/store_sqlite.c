@@ -338,7 +338,7 @@ sqlite_configure(struct sqlite_store *s)
 	    "PRAGMA cache_size = -16384;"
 	    "PRAGMA query_only = 1;";
 
-	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_busy_timeout(s->db, STORE_LOCK_WAIT_MS);
 	sqlite3_extended_result_codes(s->db, 1);
 	return sqlite_exec(s, s->writer ? writer_pragmas : reader_pragmas);
 }
@@ -439,6 +439,23 @@ sqlite_commit(struct store *st)
 	return sqlite_exec_cached(sq(st), "COMMIT");
 }
 
+/* The schema version written again: page 1 goes to the WAL, unchanged. */
+static int
+sqlite_probe(struct store *st)
+{
+	char sql[48];
+
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    SQLITE_SCHEMA_VERSION);
+	return sqlite_exec(sq(st), sql);
+}
+
+static void
+sqlite_lock_wait(struct store *st, int ms)
+{
+	sqlite3_busy_timeout(sq(st)->db, ms);
+}
+
 static void
 sqlite_rollback(struct store *st)
 {
@@ -528,6 +545,8 @@ const struct store_backend store_sqlite = {
 	.begin = sqlite_begin,
 	.commit = sqlite_commit,
 	.idle = sqlite_idle,
+	.probe = sqlite_probe,
+	.lock_wait = sqlite_lock_wait,
 	.rollback = sqlite_rollback,
 	.savepoint = sqlite_savepoint,
 	.release = sqlite_release,
