@@ -1,7 +1,7 @@
 /*
  * dispatch_priv.h - the dispatcher's insides, shared by dispatch.c (the
- * loop, sending and outcomes), dispatch_queue.c (reading the queue) and
- * dispatch_receipt.c (delivery receipts).
+ * loop and sending), dispatch_outcome.c (outcomes), dispatch_queue.c
+ * (reading the queue) and dispatch_receipt.c (delivery receipts).
  */
 #ifndef SANZHANG_DISPATCH_PRIV_H
 #define SANZHANG_DISPATCH_PRIV_H
@@ -135,6 +135,17 @@ int dp_job_render(const struct dispatch *dp, const struct config *cfg,
     struct job *j, const struct cached_alert *a, char *err, size_t errlen);
 /* Hand the settled outcomes to the writer. */
 void dp_flush_outcomes(struct dispatch *dp);
+/*
+ * dispatch_outcome.c: settle a SENDING or READY job with a plugin's
+ * outcome (a retry gets its backoff, a failure its next channel); settle
+ * a READY job untried (DLV_R_DEFER: due again at next_at; DLV_R_SKIP: its
+ * recipient answered); settle one as expired.
+ */
+void dp_job_settle(struct dispatch *dp, struct job *j, enum sz_outcome o,
+    const char *provider_id, int retry_after, const char *why);
+void dp_job_untried(struct dispatch *dp, struct job *j, int result,
+    int64_t next_at);
+void dp_job_expire(struct dispatch *dp, struct job *j);
 /* Read the next page of due deliveries when the send queue runs low. */
 void dp_fetch(struct dispatch *dp, bool woken);
 
