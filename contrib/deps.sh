@@ -13,6 +13,7 @@ PKGS="
   chromium fonts-noto-cjk
   prometheus prometheus-alertmanager mandoc
   clang libclang-rt-14-dev
+  valgrind
 "
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -37,10 +37,25 @@ PLUGIN_DIR = os.path.abspath(os.environ.get("SANZHANG_PLUGIN_DIR",
 SRCDIR = os.environ.get("SRCDIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 
-START_TIMEOUT = 10.0	# seconds for /healthz to answer after exec
-STOP_TIMEOUT = 10.0	# seconds for a clean exit after SIGTERM
-HTTP_TIMEOUT = 10.0
-CTL_TIMEOUT = 20.0
+# SANZHANG_VALGRIND=1 runs every sanzhangd and sanzhangctl that these
+# fixtures start under valgrind memcheck; see valgrind_argv() and
+# valgrind_check().  Everything is then several times slower, so every wait
+# of the fixtures and of the tests' wait helpers is multiplied by
+# TIME_SCALE (SANZHANG_TIME_SCALE overrides it, e.g. for a slow machine).
+VALGRIND = os.environ.get("SANZHANG_VALGRIND", "0") not in ("", "0", "no")
+TIME_SCALE = float(os.environ.get("SANZHANG_TIME_SCALE") or
+                   (6.0 if VALGRIND else 1.0))
+
+
+def scaled(seconds):
+    """A timeout or deadline, in seconds, stretched by TIME_SCALE."""
+    return seconds * TIME_SCALE
+
+
+START_TIMEOUT = scaled(10.0)	# seconds for /healthz to answer after exec
+STOP_TIMEOUT = scaled(10.0)	# seconds for a clean exit after SIGTERM
+HTTP_TIMEOUT = scaled(10.0)
+CTL_TIMEOUT = scaled(20.0)
 
 # A full mainland mobile number not embedded in a longer digit run.
 PHONE_RE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
@@ -259,6 +274,83 @@ def quote_code(code):
     return urllib.parse.quote(code, safe="/")
 
 
+# ---- valgrind ---------------------------------------------------------------
+
+# Known noise of the libraries we link (never of our own code), each
+# suppression commented with why.
+VALGRIND_SUPP = os.path.join(SRCDIR, "tests", "blackbox", "valgrind.supp")
+VALGRIND_EXIT = 99	# the exit status valgrind gives a run with errors
+_vg_dir = None
+
+
+def valgrind_argv(log_pattern):
+    """The command-line prefix that runs a program under memcheck, writing
+    its log to log_pattern (valgrind puts the pid in place of %p).  A
+    definite leak counts as an error; the other kinds (the libraries'
+    start-up allocations, still reachable at exit) do not."""
+    return ["valgrind", "--tool=memcheck",
+            "--error-exitcode=%d" % VALGRIND_EXIT,
+            "--leak-check=full", "--show-leak-kinds=definite",
+            "--errors-for-leak-kinds=definite", "--track-fds=no",
+            "--num-callers=30", "--suppressions=" + VALGRIND_SUPP,
+            "--log-file=" + log_pattern]
+
+
+def valgrind_report(path):
+    """None when the valgrind log at path shows no error and no definite
+    leak, else what is wrong with the log's relevant part."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return "valgrind wrote no log %s" % path
+    m = re.search(r"ERROR SUMMARY: ([0-9,]+) errors", text)
+    lost = re.search(r"definitely lost: ([0-9,]+) bytes", text)
+    nlost = int(lost.group(1).replace(",", "")) if lost else 0
+    if m and int(m.group(1).replace(",", "")) == 0 and nlost == 0:
+        return None
+    why = ("no ERROR SUMMARY (valgrind did not finish)" if not m else
+           "%s errors, %d bytes definitely lost" % (m.group(1), nlost))
+    body = text
+    if len(body) > 12000:
+        body = body[:6000] + "\n[...]\n" + body[-6000:]
+    return "valgrind: %s (%s):\n%s" % (why, path, body)
+
+
+def valgrind_dir():
+    """A directory for the logs of short-lived commands (one per session)."""
+    global _vg_dir
+    if _vg_dir is None:
+        _vg_dir = tempfile.mkdtemp(prefix="szvg-", dir="/tmp")
+    return _vg_dir
+
+
+def run_tool(argv, name, timeout, **kw):
+    """subprocess.run of one of our programs, under valgrind when asked;
+    a valgrind report fails the test."""
+    if not VALGRIND:
+        return subprocess.run(argv, timeout=timeout, **kw)
+    pattern = os.path.join(valgrind_dir(), name + ".%p.log")
+    data = kw.pop("input", None)
+    if data is not None:
+        kw["stdin"] = subprocess.PIPE
+    if kw.pop("capture_output", False):
+        kw["stdout"] = kw["stderr"] = subprocess.PIPE
+    with subprocess.Popen(valgrind_argv(pattern) + argv, **kw) as p:
+        try:
+            out, err = p.communicate(data, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            raise
+    log = pattern.replace("%p", str(p.pid))
+    report = valgrind_report(log)
+    if report:
+        pytest.fail("%s %s\n%s" % (name, " ".join(argv[1:]), report))
+    os.unlink(log)
+    return subprocess.CompletedProcess(argv, p.returncode, out, err)
+
+
 # ---- sanzhangctl ----------------------------------------------------------
 
 def run_ctl(args, env=None, input=None, timeout=CTL_TIMEOUT):
@@ -268,17 +360,15 @@ def run_ctl(args, env=None, input=None, timeout=CTL_TIMEOUT):
     e.pop("SANZHANG_SOCKET", None)
     if env:
         e.update(env)
-    p = subprocess.run([SANZHANGCTL] + [str(a) for a in args],
-                       input=input, capture_output=True, env=e,
-                       timeout=timeout)
+    p = run_tool([SANZHANGCTL] + [str(a) for a in args], "sanzhangctl",
+                 timeout, input=input, capture_output=True, env=e)
     return (p.returncode, p.stdout.decode("utf-8", "replace"),
             p.stderr.decode("utf-8", "replace"))
 
 
 def run_daemon(args, timeout=CTL_TIMEOUT):
-    p = subprocess.run([SANZHANGD] + [str(a) for a in args],
-                       capture_output=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL)
+    p = run_tool([SANZHANGD] + [str(a) for a in args], "sanzhangd", timeout,
+                 capture_output=True, stdin=subprocess.DEVNULL)
     return (p.returncode, p.stdout.decode("utf-8", "replace"),
             p.stderr.decode("utf-8", "replace"))
 
@@ -352,13 +442,31 @@ class Daemon:
         self.rc = None
         logf = open(self.log_path, "ab")
         try:
-            self.proc = subprocess.Popen([SANZHANGD, "-f", "-c", self.conf],
-                                         stdin=subprocess.DEVNULL,
+            argv = [SANZHANGD, "-f", "-c", self.conf]
+            if VALGRIND:
+                argv = valgrind_argv(os.path.join(
+                    self.workdir, self.name + ".valgrind.%p")) + argv
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                          stdout=logf, stderr=logf,
                                          env=self.env)
         finally:
             logf.close()
+        self.vg_checked = False
         return self.proc
+
+    def valgrind_check(self):
+        """Under valgrind, fail when the run that just ended had a memory
+        error or a definite leak.  A run killed by a signal wrote no
+        summary and is not judged."""
+        if not VALGRIND or self.vg_checked or self.rc is None:
+            return
+        self.vg_checked = True
+        if self.rc < 0:
+            return
+        report = valgrind_report(os.path.join(
+            self.workdir, "%s.valgrind.%d" % (self.name, self.proc.pid)))
+        if report:
+            pytest.fail("%s (exit %d): %s" % (self.name, self.rc, report))
 
     def start(self):
         self.spawn()
@@ -400,6 +508,7 @@ class Daemon:
                             % (timeout, signal.Signals(sig).name,
                                self.log_tail()))
         self.rc = self.proc.returncode
+        self.valgrind_check()
         return self.rc
 
     def restart(self):
@@ -452,7 +561,7 @@ class Daemon:
             conn.putheader("Content-Type", content_type)
             conn.putheader("Content-Length", str(len(body)))
             conn.endheaders()
-            ready, _, _ = select.select([conn.sock], [], [], 1.0)
+            ready, _, _ = select.select([conn.sock], [], [], scaled(1.0))
             if not ready:
                 try:
                     conn.sock.sendall(body)
@@ -517,7 +626,7 @@ class Daemon:
 
     def wait_audit(self, pred, timeout=5.0):
         """Audit rows matching pred, waiting for the writer thread's commit."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while True:
             hits = [r for r in self.audit_rows() if pred(r)]
             if hits or time.monotonic() > deadline:
@@ -539,6 +648,12 @@ def pytest_sessionstart(session):
         if not os.access(path, os.X_OK):
             raise pytest.UsageError("not executable: %s (set SANZHANGD / "
                                     "SANZHANGCTL)" % path)
+
+
+def pytest_sessionfinish(session):
+    # The clean logs of short-lived commands are gone; keep the others.
+    if _vg_dir is not None and not os.listdir(_vg_dir):
+        os.rmdir(_vg_dir)
 
 
 class Factory:

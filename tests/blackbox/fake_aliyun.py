@@ -34,6 +34,8 @@ import time
 import urllib.parse
 import uuid
 
+from conftest import scaled
+
 REQUIRED = ("AccessKeyId", "Action", "Format", "PhoneNumbers", "RegionId",
             "SignName", "Signature", "SignatureMethod", "SignatureNonce",
             "SignatureVersion", "TemplateCode", "Timestamp", "Version")
@@ -252,7 +254,7 @@ class FakeAliyun:
 
     def wait(self, pred, timeout=15.0):
         """Requests matching pred, once pred(requests) says enough."""
-        end = time.monotonic() + timeout
+        end = time.monotonic() + scaled(timeout)
         with self.cond:
             while not pred(self.requests):
                 left = end - time.monotonic()

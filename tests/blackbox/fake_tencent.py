@@ -32,6 +32,8 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+from conftest import scaled
+
 CTYPE = "application/json; charset=utf-8"
 AUTH_RE = re.compile(r"^TC3-HMAC-SHA256 Credential=([A-Za-z0-9]+)/"
                      r"(\d{4}-\d{2}-\d{2})/sms/tc3_request, "
@@ -247,7 +249,7 @@ class FakeTencent:
 
     def wait(self, pred, timeout=15.0):
         """Requests while pred(requests) is false; fail after timeout."""
-        end = time.monotonic() + timeout
+        end = time.monotonic() + scaled(timeout)
         with self.cond:
             while not pred(self.requests):
                 left = end - time.monotonic()

@@ -36,6 +36,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from conftest import scaled
+
 BEARERBOX = "/usr/sbin/bearerbox"
 SMSBOX = "/usr/sbin/smsbox"
 FAKESMSC = "/usr/lib/kannel/test/fakesmsc"
@@ -310,7 +312,7 @@ class Kannel:
                 what, p.returncode, self.log_tail(what)))
 
     def _wait(self, what, cond, timeout, deadline_msg):
-        end = time.monotonic() + timeout
+        end = time.monotonic() + scaled(timeout)
         while True:
             for w in list(self.procs):
                 self._check_alive(w)
@@ -481,7 +483,7 @@ class Kannel:
         # fakesmsc select()s on stdin but reads it with fgets(): a line
         # left in its stdio buffer waits for the next wakeup.  So wait
         # until it says it sent this one, poking meanwhile.
-        end = time.monotonic() + timeout
+        end = time.monotonic() + scaled(timeout)
         while self._fakesmsc_sent() < self._injected:
             self._check_alive("fakesmsc")
             if time.monotonic() > end:
@@ -537,7 +539,7 @@ class Kannel:
         At least n received messages (those match(msg) accepts, if given)
         within timeout, else KannelError.  Returns the matching ones.
         """
-        end = time.monotonic() + timeout
+        end = time.monotonic() + scaled(timeout)
         while True:
             self._poke()
             got = [m for m in self.received() if match is None or match(m)]

@@ -12,7 +12,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import ADMIN, HL, NH, VIEWER, full_phones
+from conftest import ADMIN, HL, NH, VIEWER, full_phones, scaled
 
 ROLES = ["grid_leader", "building_leader", "unit_leader", "villager_rep",
          "duty_officer"]
@@ -48,7 +48,7 @@ def create(d, kind="drill", title="消防疏散演练", **kw):
 
 def links(d, alert, n, timeout=10):
     """phone -> ack path (/a/TOKEN) from the file channel's lines."""
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while True:
         got = {}
         try:

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from conftest import HTTP_TIMEOUT, Resp
+from conftest import HTTP_TIMEOUT, VALGRIND, Resp
 from test_ack import answer, create, file_daemon, links, recipient
 
 ZHANG = "13800000001"
@@ -111,5 +111,8 @@ def test_many_addresses_get_no_more_than_their_budget(drill):
     assert max(got) <= BURST + 1, sorted(got)[-10:]
     assert sum(got) <= len(clients) * (BURST + 1)
     assert d.get(link[ZHANG], token=None).status == 200
-    assert rss_kb(d) - before < 4096, "memory grew by %d kB" % (
-        rss_kb(d) - before)
+    # Under valgrind the RSS is valgrind's own (shadow memory, its
+    # allocator's redzones); its leak check stands in for this bound.
+    if not VALGRIND:
+        assert rss_kb(d) - before < 4096, "memory grew by %d kB" % (
+            rss_kb(d) - before)

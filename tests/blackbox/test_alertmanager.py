@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from conftest import NH, NHC, TOKENS, Token, free_port
+from conftest import NH, NHC, TOKENS, Token, free_port, scaled
 from test_fanout import receivers
 from test_reload import write_conf
 
@@ -228,7 +228,7 @@ class Alertmanager:
 
 
 def wait_for(cond, timeout, what):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while time.monotonic() < end:
         v = cond()
         if v:

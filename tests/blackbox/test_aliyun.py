@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import ADMIN, HL, NH, full_phones
+from conftest import ADMIN, HL, NH, full_phones, scaled
 from fake_aliyun import FakeAliyun
 
 ROLES = ["grid_leader", "building_leader", "unit_leader", "villager_rep",
@@ -79,7 +79,7 @@ def states(d, aid):
 
 
 def wait_states(d, aid, pred, timeout=15):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while True:
         st = states(d, aid)
         if pred(st):

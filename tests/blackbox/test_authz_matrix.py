@@ -19,7 +19,8 @@ import time
 import pytest
 
 from conftest import (ADMIN, CJD, HL, NANHU_VIEWER, NH, NHC, SRCDIR, TOKENS,
-                      VIEWER, BASE_ROWS, Factory, Token, to_csv)
+                      VIEWER, BASE_ROWS, Factory, Token, scaled,
+                      to_csv)
 from test_alertmanager import notification
 
 NANHU_ADMIN = Token("nanhu-admin", "admin", [NH])
@@ -176,7 +177,7 @@ def denials(d):
 
 def wait_denial(d, before, actor, timeout=5.0):
     """The target of the one new denial row by actor since before."""
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while True:
         new = denials(d) - before
         mine = [t for (a, t), n in new.items() if a == actor for _ in range(n)]

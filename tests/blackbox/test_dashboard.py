@@ -24,7 +24,7 @@ import urllib.parse
 import pytest
 
 import browser
-from conftest import NHC, VIEWER, full_phones
+from conftest import NHC, VIEWER, full_phones, scaled
 from test_fanout import (ALL_ROLES, Receiver, by_alert, create, drill,
                          emergency, get_alert, routing_all, rows_to,
                          start_fanout, wait_counts, webhook_channel,
@@ -201,7 +201,7 @@ def ack_urls(rec, aid):
 
 
 def wait_until(pred, timeout, what):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while not pred():
         if time.monotonic() > end:
             pytest.fail("%s: not within %.1f s" % (what, timeout))

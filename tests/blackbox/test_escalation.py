@@ -10,7 +10,7 @@ import os
 import time
 import urllib.parse
 
-from conftest import ADMIN, full_phones
+from conftest import ADMIN, full_phones, scaled
 from test_ack import ZHANG, LINA, answer, links
 
 NHC = "220104001001"
@@ -59,7 +59,7 @@ def to(d, title, phone):
 
 
 def wait_for(what, pred, timeout=15):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while True:
         v = pred()
         if v:

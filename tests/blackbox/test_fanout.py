@@ -31,7 +31,7 @@ import pytest
 
 import kannel
 from conftest import (ADMIN, BASE_ROWS, HL, NH, NHC, NHN, R, TOKENS,
-                      config_text, full_phones)
+                      config_text, full_phones, scaled)
 
 ALL_ROLES = ["grid_leader", "building_leader", "unit_leader",
              "villager_rep", "duty_officer"]
@@ -136,7 +136,7 @@ class Receiver:
 
     def wait(self, n, timeout):
         """At least n requests within timeout, else AssertionError."""
-        end = time.monotonic() + timeout
+        end = time.monotonic() + scaled(timeout)
         with self.cond:
             while len(self.requests) < n:
                 left = end - time.monotonic()
@@ -292,7 +292,7 @@ def wait_counts(d, aid, want, timeout):
     the counts), or fail (bounded poll).
     """
     ok = want if callable(want) else (lambda c: c == want)
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while True:
         doc = get_alert(d, aid)
         if ok(doc["counts"]):

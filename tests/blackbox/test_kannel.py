@@ -18,6 +18,7 @@ import urllib.parse
 import pytest
 
 import kannel
+from conftest import scaled
 
 DRILL_TEXT = ("【演练】11月30日10:00开展消防疏散演练，"
               "请单元长组织本单元居民参加。")
@@ -71,7 +72,7 @@ class Recorder:
             return [r for r in self.requests if pred(r)]
 
     def wait(self, pred, n=1, timeout=WAIT):
-        end = time.monotonic() + timeout
+        end = time.monotonic() + scaled(timeout)
         with self.cond:
             while True:
                 got = [r for r in self.requests if pred(r)]
@@ -102,7 +103,7 @@ def dlrs_for(rec, ident):
 
 def wait_dlr_types(rec, ident, want, timeout=WAIT):
     """DLRs of one id until every type in want has come, plus 0.3 s."""
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while time.monotonic() < end:
         types = sorted(int(r["q"]["type"]) for r in dlrs_for(rec, ident))
         if set(want) <= set(types):

@@ -8,7 +8,7 @@ import json
 import os
 import time
 
-from conftest import ADMIN, HL, NH
+from conftest import ADMIN, HL, NH, scaled
 
 BEIJING = datetime.timezone(datetime.timedelta(hours=8))
 ROLES = ["grid_leader", "building_leader", "unit_leader", "villager_rep",
@@ -59,7 +59,7 @@ def lines_with(path, title):
 
 
 def wait_lines(path, title, n, timeout=10):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while len(lines_with(path, title)) < n:
         assert time.monotonic() < end, (title, lines_with(path, title))
         time.sleep(0.05)

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import ADMIN, TOKENS, Token, config_text
+from conftest import ADMIN, TOKENS, Token, config_text, scaled
 from test_fanout import (by_alert, create, crash_rows, drill, phone_of,
                          receivers, routing_all, wait_counts,
                          webhook_channel, zero_counts)
@@ -47,7 +47,7 @@ def write_conf(d, rec, tokens=TOKENS, template="{title}：{body}", extra="",
 
 def reloaded(d, n, timeout=10.0):
     """Wait until the daemon has logged n reload outcomes in all."""
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while time.monotonic() < end:
         done = sum(1 for ln in d.log().splitlines() if "reload: " in ln)
         if done >= n:
@@ -146,7 +146,7 @@ def test_reload_refuses_broken_and_restart_only_changes(daemons, receivers):
 
 
 def log_has(d, text, timeout=10.0):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while text not in d.log():
         if time.monotonic() > end:
             pytest.fail("%r not logged:\n%s" % (text, d.log_tail()))

@@ -16,7 +16,8 @@ import urllib.request
 
 import pytest
 
-from conftest import ADMIN, NH, NHN, NHC, NHCN, R, full_phones, run_daemon
+from conftest import (ADMIN, NH, NHN, NHC, NHCN, R, full_phones, run_daemon,
+                      scaled)
 from fake_robots import FakeRobots
 
 ROLES = ["grid_leader", "building_leader", "unit_leader"]
@@ -92,7 +93,7 @@ def states(d, aid):
 
 
 def wait_for(pred, what, timeout=20):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while not pred():
         assert time.monotonic() < end, what
         time.sleep(0.1)

@@ -18,7 +18,7 @@ import urllib.parse
 
 from conftest import (ADMIN, BASE_PHONES, BASE_ROWS, HL, NANHU_VIEWER, NH,
                       NHC, TOKENS, VIEWER, full_phones, to_csv,
-                      to_json_items)
+                      to_json_items, scaled)
 from test_ack import answer
 from test_fanout import (ALL_ROLES, drill, file_channel, receivers,
                          rows_to, webhook_channel)
@@ -53,7 +53,7 @@ def session_daemon(daemons, rec):
 
 def ack_paths(d, rec, aid, want, timeout=10):
     """phone -> /a/TOKEN from the file channel and the webhook bodies."""
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while True:
         got = {}
         for r in rec.snapshot():

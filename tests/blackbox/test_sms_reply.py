@@ -14,7 +14,7 @@ import time
 import pytest
 
 import kannel
-from conftest import ADMIN, HL, NH, full_phones
+from conftest import ADMIN, HL, NH, full_phones, scaled
 
 ROLES = ["grid_leader", "building_leader", "unit_leader", "villager_rep",
          "duty_officer"]
@@ -89,7 +89,7 @@ def state_of(d, aid, phone):
 
 
 def wait_acked(d, aid, phone, response, timeout=10):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while True:
         x = state_of(d, aid, phone)
         if x["state"] == "acked" and x["response"] == response:
@@ -103,7 +103,7 @@ def texts_to(k, phone, since=0):
 
 
 def wait_text_to(k, phone, since, timeout=10):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while True:
         got = texts_to(k, phone, since)
         if got:
@@ -177,7 +177,7 @@ def test_someone_told_by_an_escalation_answers_by_sms(setup):
                     "尚未回复" in m["text"])
     # Her "1" now answers the escalation message (her own is answered).
     k.inject(LINA, SMS_FROM, "1")
-    end = time.monotonic() + 10
+    end = time.monotonic() + scaled(10)
     while True:
         steps = d.get("/v1/alerts/%d" % a["id"]).json()["escalations"]
         if steps[0]["told_acked"] == 1:

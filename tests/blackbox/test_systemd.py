@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import SANZHANGD, SRCDIR
+from conftest import SANZHANGD, SRCDIR, scaled
 
 UNIT_IN = os.path.join(SRCDIR, "contrib", "systemd", "sanzhangd.service.in")
 # The exposure systemd-analyze security may report at most ("OK" is < 4).
@@ -95,7 +95,7 @@ class Notify:
         return msg
 
     def wait_for(self, key, value=None, timeout=10.0):
-        end = time.monotonic() + timeout
+        end = time.monotonic() + scaled(timeout)
         while time.monotonic() < end:
             msg = self.read(max(0.01, end - time.monotonic()))
             if msg and key in msg and (value is None or msg[key] == value):

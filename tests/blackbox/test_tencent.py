@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import (ADMIN, BASE_ROWS, HL, NH, NHC, TOKENS, config_text,
-                      full_phones)
+                      full_phones, scaled)
 from fake_tencent import CTYPE, FakeTencent, tc3_signature
 
 ALL_ROLES = ["grid_leader", "building_leader", "unit_leader",
@@ -83,7 +83,7 @@ def counts(d, aid):
 
 
 def wait_counts(d, aid, pred, timeout):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + scaled(timeout)
     while True:
         c = counts(d, aid)
         if pred(c):
@@ -205,7 +205,7 @@ def test_drill_batched_receipts_and_reply(daemons, fakes):
                      "time": int(time.time())})
     assert r.status == 200, r
     assert r.json() == OK, r
-    end = time.monotonic() + 10
+    end = time.monotonic() + scaled(10)
     while states(d, a["id"])[ZHANG] != "acked":
         assert time.monotonic() < end, d.log_tail()
         time.sleep(0.1)
