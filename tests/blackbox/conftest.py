@@ -47,6 +47,20 @@ TIME_SCALE = float(os.environ.get("SANZHANG_TIME_SCALE") or
                    (6.0 if VALGRIND else 1.0))
 
 
+def _sanitized(path):
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+# A daemon built with --enable-sanitizers: ASan's allocator keeps freed
+# memory in quarantine (RSS bounds do not hold), and LeakSanitizer needs
+# what the systemd unit's hardening forbids.
+SANITIZED = _sanitized(SANZHANGD)
+
+
 def scaled(seconds):
     """A timeout or deadline, in seconds, stretched by TIME_SCALE."""
     return seconds * TIME_SCALE
