@@ -86,31 +86,18 @@ dt_url(const struct robot_state *st, const char *base, int64_t now)
 static void
 dt_answer(const char *body, struct robot_verdict *v)
 {
-	json_t *o = json_loads(body, 0, NULL), *code, *msg;
+	static const char *const keys[][2] = { { "errcode", "errmsg" } };
 	long long e;
 
-	code = o != NULL ? json_object_get(o, "errcode") : NULL;
-	msg = o != NULL ? json_object_get(o, "errmsg") : NULL;
-	if (!json_is_integer(code)) {
-		v->outcome = SZ_RETRY;
-		snprintf(v->why, sizeof(v->why), "unreadable answer");
-		json_decref(o);
+	if (robot_answer_read(body, keys, 1, 80, &e, v))
 		return;
-	}
-	e = json_integer_value(code);
-	snprintf(v->why, sizeof(v->why), "errcode %lld: %.80s", e,
-	    json_is_string(msg) ? json_string_value(msg) : "");
-	if (e == 0) {
-		v->outcome = SZ_ACCEPTED;
-		v->why[0] = '\0';
-	} else if (e == DT_ERR_TOO_FAST || e == DT_ERR_BUSY) {
+	if (e == DT_ERR_TOO_FAST || e == DT_ERR_BUSY) {
 		v->outcome = SZ_RETRY;
 		v->throttled = e == DT_ERR_TOO_FAST;
 	} else if (e == DT_ERR_NO_TOKEN)
 		v->outcome = SZ_GONE;
 	else
 		v->outcome = SZ_FAILED;	/* 310000 and the like: fix the setup */
-	json_decref(o);
 }
 
 static const struct robot_kind dt_kind = {

@@ -140,34 +140,18 @@ fs_url(const struct robot_state *st, const char *base, int64_t now)
 static void
 fs_answer(const char *body, struct robot_verdict *v)
 {
-	json_t *o = json_loads(body, 0, NULL), *code, *msg;
+	static const char *const keys[][2] = { { "code", "msg" },
+	    { "StatusCode", "StatusMessage" } };
 	long long e;
 
-	code = o != NULL ? json_object_get(o, "code") : NULL;
-	msg = o != NULL ? json_object_get(o, "msg") : NULL;
-	if (o != NULL && code == NULL) {
-		code = json_object_get(o, "StatusCode");
-		msg = json_object_get(o, "StatusMessage");
-	}
-	if (!json_is_integer(code)) {
-		v->outcome = SZ_RETRY;
-		snprintf(v->why, sizeof(v->why), "unreadable answer");
-		json_decref(o);
+	if (robot_answer_read(body, keys, 2, 80, &e, v))
 		return;
-	}
-	e = json_integer_value(code);
-	snprintf(v->why, sizeof(v->why), "code %lld: %.80s", e,
-	    json_is_string(msg) ? json_string_value(msg) : "");
-	if (e == 0) {
-		v->outcome = SZ_ACCEPTED;
-		v->why[0] = '\0';
-	} else if (e == FS_ERR_TOO_MANY || e == FS_ERR_LIMITED) {
+	if (e == FS_ERR_TOO_MANY || e == FS_ERR_LIMITED) {
 		v->outcome = SZ_RETRY;
 		v->throttled = 1;
 	}
 	else
 		v->outcome = SZ_FAILED;	/* 19021, 19024: fix the setup */
-	json_decref(o);
 }
 
 static const struct robot_kind fs_kind = {

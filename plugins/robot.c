@@ -224,6 +224,34 @@ robot_text(const struct sz_msg *const *msgs, size_t n, int at, size_t limit)
 
 /* ---- the answer ------------------------------------------------------------ */
 
+int
+robot_answer_read(const char *body, const char *const keys[][2],
+    size_t nkeys, int msglen, long long *code, struct robot_verdict *v)
+{
+	json_t *o = json_loads(body, 0, NULL), *c = NULL, *m = NULL;
+	size_t i;
+
+	for (i = 0; o != NULL && i < nkeys && c == NULL; i++) {
+		c = json_object_get(o, keys[i][0]);
+		m = json_object_get(o, keys[i][1]);
+	}
+	if (!json_is_integer(c)) {
+		v->outcome = SZ_RETRY;
+		snprintf(v->why, sizeof(v->why), "unreadable answer");
+		json_decref(o);
+		return 1;
+	}
+	*code = json_integer_value(c);
+	snprintf(v->why, sizeof(v->why), "%s %lld: %.*s", keys[i - 1][0],
+	    *code, msglen, json_is_string(m) ? json_string_value(m) : "");
+	json_decref(o);
+	if (*code != 0)
+		return 0;
+	v->outcome = SZ_ACCEPTED;
+	v->why[0] = '\0';
+	return 1;
+}
+
 void
 robot_http_verdict(const struct sz_http_resp *resp,
     const struct robot_kind *kind, struct robot_verdict *v)

@@ -33,6 +33,16 @@ struct robot_verdict {
 	char		 why[128];	/* "" when accepted */
 };
 
+/*
+ * Read a provider's answer: its code and message under the first of keys
+ * ({code, message} names) present.  1 when that settles it (unreadable:
+ * retry; code 0: accepted); else 0, with *code and v->why ("KEY CODE:
+ * message", at most msglen bytes of it) for the provider to map.
+ */
+ROBOT_HIDDEN int robot_answer_read(const char *body,
+    const char *const keys[][2], size_t nkeys, int msglen, long long *code,
+    struct robot_verdict *v);
+
 /* One provider. */
 struct robot_kind {
 	const char	*name;		/* "dingtalk": log lines, errors */

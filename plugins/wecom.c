@@ -87,32 +87,19 @@ wc_url(const struct robot_state *st, const char *base, int64_t now)
 static void
 wc_answer(const char *body, struct robot_verdict *v)
 {
-	json_t *o = json_loads(body, 0, NULL), *code, *msg;
+	static const char *const keys[][2] = { { "errcode", "errmsg" } };
 	long long e;
 
-	code = o != NULL ? json_object_get(o, "errcode") : NULL;
-	msg = o != NULL ? json_object_get(o, "errmsg") : NULL;
-	if (!json_is_integer(code)) {
-		v->outcome = SZ_RETRY;
-		snprintf(v->why, sizeof(v->why), "unreadable answer");
-		json_decref(o);
-		return;
-	}
-	e = json_integer_value(code);
 	/* errmsg ends in a hint and a link: the first words say enough. */
-	snprintf(v->why, sizeof(v->why), "errcode %lld: %.40s", e,
-	    json_is_string(msg) ? json_string_value(msg) : "");
-	if (e == 0) {
-		v->outcome = SZ_ACCEPTED;
-		v->why[0] = '\0';
-	} else if (e == WC_ERR_FREQ || e == WC_ERR_BUSY) {
+	if (robot_answer_read(body, keys, 1, 40, &e, v))
+		return;
+	if (e == WC_ERR_FREQ || e == WC_ERR_BUSY) {
 		v->outcome = SZ_RETRY;
 		v->throttled = e == WC_ERR_FREQ;
 	} else if (e == WC_ERR_BAD_URL)
 		v->outcome = SZ_GONE;
 	else
 		v->outcome = SZ_FAILED;
-	json_decref(o);
 }
 
 static const struct robot_kind wc_kind = {
