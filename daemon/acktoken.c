@@ -2,9 +2,8 @@
  * acktoken.c - acknowledgement tokens: recipient id + truncated HMAC.
  */
 #include "acktoken.h"
+#include "keyfile.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <openssl/core_names.h>
@@ -15,55 +14,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
 #define ACKTOKEN_MAC_LEN	12	/* 96 bits */
 
 static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
-
-static int
-acktoken_key_create(const char *path, struct acktoken_key *key)
-{
-	int fd;
-	ssize_t n;
-
-	if (getrandom(key->k, sizeof(key->k), 0) != (ssize_t)sizeof(key->k))
-		return -1;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
-		return -1;
-	n = write(fd, key->k, sizeof(key->k));
-	if (n != (ssize_t)sizeof(key->k) || fsync(fd) != 0) {
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	return close(fd);
-}
 
 int
 acktoken_key_load(const char *state_dir, struct acktoken_key *key, char *err,
     size_t errlen)
 {
 	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/ack.key", state_dir);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		if (errno == ENOENT && acktoken_key_create(path, key) == 0)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	n = read(fd, key->k, sizeof(key->k));
-	close(fd);
-	if (n != (ssize_t)sizeof(key->k)) {
-		snprintf(err, errlen, "%s: not a %d-byte key", path,
-		    ACKTOKEN_KEY_LEN);
-		return -1;
-	}
-	return 0;
+	rc = keyfile_load(path, key->k, sizeof(key->k), true, err, errlen);
+	return rc == KEYFILE_OK || rc == KEYFILE_CREATED ? 0 : -1;
 }
 
 /*

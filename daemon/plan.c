@@ -16,8 +16,8 @@
 #define PLAN_GROUP_MAX	64
 
 struct plan_person {
-	uint64_t	 key;		/* the phone as a number: sorts as it */
-	char		 phone[12];	/* NUL-padded: compared whole */
+	uint64_t	 key;		/* the seal's first 8 bytes, big-endian */
+	unsigned char	 seal[PHONE_SEAL_LEN];
 	uint32_t	 name;		/* arena offset */
 	uint32_t	 grid;		/* arena offset */
 	uint32_t	 first;		/* first post (index in posts) */
@@ -36,6 +36,7 @@ struct plan_held {
 /* One holder waiting for its group to close. */
 struct plan_cand {
 	struct plan_post post;
+	unsigned char	 seal[PHONE_SEAL_LEN];
 	char		 buf[1024];	/* copies of the strings */
 };
 
@@ -96,34 +97,22 @@ plan_str(struct plan *p, const char *s)
 	return (uint32_t)off;
 }
 
+/* A seal is a block cipher's output: its last bytes are a fine hash. */
 static uint32_t
-plan_hash_phone(const char phone[12])
+plan_hash_seal(const unsigned char *seal)
 {
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < 12; i++)
-		h = (h ^ (uint8_t)phone[i]) * 16777619u;
-	return h;
+	return (uint32_t)seal[12] << 24 | (uint32_t)seal[13] << 16 |
+	    (uint32_t)seal[14] << 8 | seal[15];
 }
 
-/* A phone as the fixed, NUL-padded 12 bytes people are compared by. */
-static void
-plan_phone12(const char *phone, char out[12])
-{
-	size_t n = strnlen(phone, 11);
-
-	memset(out, 0, 12);
-	memcpy(out, phone, n);
-}
-
-/* The digits as a number (roster phones are 11 digits: it fits). */
+/* The first 8 bytes as a number: sorts as memcmp() does. */
 static uint64_t
-plan_phone_key(const char *phone)
+plan_seal_key(const unsigned char *seal)
 {
 	uint64_t k = 0;
 
-	for (; *phone >= '0' && *phone <= '9'; phone++)
-		k = k * 10 + (uint64_t)(*phone - '0');
+	for (size_t i = 0; i < 8; i++)
+		k = k << 8 | seal[i];
 	return k;
 }
 
@@ -136,7 +125,7 @@ plan_rehash(struct plan *p)
 	if (h == NULL)
 		return -1;
 	for (size_t i = 0; i < p->n_people; i++) {
-		size_t j = plan_hash_phone(p->people[i].phone) & (cap - 1);
+		size_t j = plan_hash_seal(p->people[i].seal) & (cap - 1);
 
 		while (h[j] != 0)
 			j = (j + 1) & (cap - 1);
@@ -153,23 +142,23 @@ static uint32_t
 plan_person(struct plan *p, const struct plan_post *post)
 {
 	struct plan_person *m;
-	char grid[ROSTER_MAX_CODE + 1], phone[12];
+	char grid[ROSTER_MAX_CODE + 1];
 	size_t j;
 
 	if ((p->n_people + 1) * 2 > p->hash_cap && plan_rehash(p) != 0)
 		return PLAN_NONE;
-	plan_phone12(post->phone, phone);
-	j = plan_hash_phone(phone) & (p->hash_cap - 1);
+	j = plan_hash_seal(post->seal) & (p->hash_cap - 1);
 	for (; p->hash[j] != 0; j = (j + 1) & (p->hash_cap - 1))
-		if (memcmp(p->people[p->hash[j] - 1].phone, phone, 12) == 0)
+		if (memcmp(p->people[p->hash[j] - 1].seal, post->seal,
+		    PHONE_SEAL_LEN) == 0)
 			return p->hash[j] - 1;
 	if (plan_grow((void **)&p->people, &p->cap_people, p->n_people + 1,
 	    sizeof(*p->people)) != 0)
 		return PLAN_NONE;
 	roster_code_grid(post->code, grid, sizeof(grid));
 	m = &p->people[p->n_people];
-	memcpy(m->phone, phone, sizeof(m->phone));
-	m->key = plan_phone_key(phone);
+	memcpy(m->seal, post->seal, sizeof(m->seal));
+	m->key = plan_seal_key(m->seal);
 	m->name = plan_str(p, post->name);
 	m->grid = plan_str(p, grid);
 	m->first = m->last = PLAN_NONE;
@@ -234,8 +223,8 @@ plan_post(struct plan *p, const struct plan_post *post)
 {
 	struct plan_cand *c;
 	const struct plan_post *last;
-	const char *src[4];
-	const char *dst[4];
+	const char *src[3];
+	const char *dst[3];
 	size_t off = 0;
 
 	last = p->n_group ? &p->group[p->n_group - 1].post : NULL;
@@ -249,9 +238,9 @@ plan_post(struct plan *p, const struct plan_post *post)
 	/* Copies of the strings, which the caller's row reuses. */
 	src[0] = post->code;
 	src[1] = post->name;
-	src[2] = post->phone;
-	src[3] = post->channels ? post->channels : "";
-	for (size_t i = 0; i < 4; i++) {
+	src[2] = post->channels ? post->channels : "";
+	memcpy(c->seal, post->seal, sizeof(c->seal));
+	for (size_t i = 0; i < 3; i++) {
 		size_t len = strlen(src[i]) + 1;
 
 		if (off + len > sizeof(c->buf))
@@ -262,8 +251,8 @@ plan_post(struct plan *p, const struct plan_post *post)
 	}
 	c->post.code = dst[0];
 	c->post.name = dst[1];
-	c->post.phone = dst[2];
-	c->post.channels = dst[3];
+	c->post.seal = c->seal;
+	c->post.channels = dst[2];
 	p->n_group++;
 	return 0;
 }
@@ -271,15 +260,16 @@ plan_post(struct plan *p, const struct plan_post *post)
 static int
 plan_person_cmp(const void *a, const void *b)
 {
-	uint64_t x = ((const struct plan_person *)a)->key;
-	uint64_t y = ((const struct plan_person *)b)->key;
+	const struct plan_person *x = a, *y = b;
 
-	return x < y ? -1 : x > y;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return memcmp(x->seal, y->seal, sizeof(x->seal));
 }
 
 /*
- * The last post, then the people in phone order: an alert's recipients
- * are one rowid range, so sorted by phone a reply finds its sender by a
+ * The last post, then the people in seal order: an alert's recipients
+ * are one rowid range, so sorted by seal a reply finds its sender by a
  * binary search of the range, with no phone index to slow the insert.
  * No post is fed after this, so the hash can go.
  */
@@ -363,7 +353,7 @@ plan_each(struct plan *p, int (*cb)(const struct plan_rcpt *r, void *arg),
 	for (size_t i = 0; i < p->n_people; i++) {
 		const struct plan_person *m = &p->people[i];
 		struct plan_rcpt r = {
-			.phone = m->phone,
+			.seal = m->seal,
 			.name = p->arena + m->name,
 			.grid = p->arena + m->grid,
 			.n_posts = m->n_posts,

@@ -153,6 +153,14 @@ static const char *const sqlite_migrations[] = {
 	"CREATE INDEX escalations_due ON escalations (due_at) "
 	"  WHERE fired_at IS NULL;"
 	"ALTER TABLE recipients ADD COLUMN note TEXT;",
+	/*
+	 * 4 -> 5: settings of the database itself; the first is the id of
+	 * the key its phone numbers are sealed with (store_sqlite_seal.c).
+	 */
+	"CREATE TABLE meta ("
+	"  name   TEXT PRIMARY KEY,"
+	"  value  TEXT NOT NULL"
+	");",
 };
 
 #define SQLITE_SCHEMA_VERSION \
@@ -390,6 +398,10 @@ sqlite_open(struct store **out, const char *state_dir, bool writer,
 		snprintf(err, errlen, "%s: %s", path, s->err);
 		goto fail;
 	}
+	if (sqlite_seal_start(s, state_dir) != STORE_OK) {
+		snprintf(err, errlen, "%s", s->err);
+		goto fail;
+	}
 	if (writer) {
 		chmod(path, 0600);
 		sqlite3_wal_hook(s->db, sqlite_wal_hook, s);
@@ -398,6 +410,7 @@ sqlite_open(struct store **out, const char *state_dir, bool writer,
 	return STORE_OK;
 fail:
 	sqlite3_close(s->db);
+	phone_sealer_free(s->seal);
 	free(s);
 	return STORE_ERROR;
 }
@@ -412,6 +425,7 @@ sqlite_close(struct store *st)
 	if (s->writer)
 		sqlite3_exec(s->db, "PRAGMA optimize", NULL, NULL, NULL);
 	sqlite3_close(s->db);
+	phone_sealer_free(s->seal);
 	free(s);
 }
 

@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include "phoneseal.h"
 #include "store.h"
 
 #define SQLITE_CACHED_MAX	64
@@ -24,6 +25,7 @@ struct sqlite_store {
 	struct sqlite_cached cache[SQLITE_CACHED_MAX];
 	size_t		 n_cache;
 	int		 wal_pages;	/* in the WAL after the last commit */
+	struct phone_sealer *seal;	/* the connection's own */
 	/* The last alert an answer was for: its options never change. */
 	struct {
 		int64_t	 alert_id, created_at;
@@ -70,6 +72,32 @@ void sqlite_bind_range(sqlite3_stmt *stmt, const char *code,
     const struct sqlite_range *r);
 #define SQLITE_IN_RANGE(col) \
 	"(" col " = ?1 OR (" col " >= ?2 AND " col " < ?3))"
+
+/*
+ * store_sqlite_seal.c: phone numbers are sealed in the database.  SQL
+ * gets sz_seal(text) -> blob and sz_open(blob) -> text; hot paths seal
+ * in C and compare seals.
+ */
+int sqlite_seal_start(struct sqlite_store *s, const char *state_dir);
+/* Bind phone's seal; false (with s->err) when it cannot be sealed. */
+bool sqlite_bind_phone(struct sqlite_store *s, sqlite3_stmt *stmt, int i,
+    const char *phone);
+/* Column i (a seal) opened into out; "" (and false) when it is not one. */
+bool sqlite_column_phone(struct sqlite_store *s, sqlite3_stmt *stmt, int i,
+    char out[PHONE_SEAL_MAX + 1]);
+/* Column i's seal copied to out; false when it is not a seal. */
+bool sqlite_column_seal(sqlite3_stmt *stmt, int i,
+    unsigned char out[PHONE_SEAL_LEN]);
+/*
+ * A number inside stored text (an escalation's note) stays sealed: a mark
+ * stands for it, and sqlite_seal_unmark() puts the number in when the
+ * message is made.
+ */
+#define SEAL_MARK_LEN	(sizeof("{{phone:}}") - 1 + 2 * PHONE_SEAL_LEN)
+void sqlite_seal_mark(const unsigned char seal[PHONE_SEAL_LEN],
+    char out[SEAL_MARK_LEN + 1]);
+/* text with each mark opened (malloc'd; a mark that does not open: ****). */
+char *sqlite_seal_unmark(struct sqlite_store *s, const char *text);
 
 /* store_sqlite_roster.c */
 int sqlite_roster_apply(struct store *st, const struct roster *r,

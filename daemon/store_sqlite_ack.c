@@ -241,16 +241,19 @@ sqlite_ack_find(struct store *st, int64_t alert, const char *phone,
     int64_t *rcpt)
 {
 	struct sqlite_store *s = sq(st);
+	unsigned char seal[PHONE_SEAL_LEN];
 	sqlite3_stmt *stmt;
 	int rc;
 
+	if (phone_seal(s->seal, phone, seal) != 0)
+		return STORE_NOTFOUND;
 	/* The alert's recipients are one rowid range: no phone index. */
 	if (sqlite_prepare(s, "SELECT r.id FROM alerts a JOIN recipients r ON "
 	    "r.id BETWEEN a.first_rcpt AND a.last_rcpt WHERE a.id = ?1 AND "
 	    "r.phone = ?2", &stmt) != STORE_OK)
 		return STORE_ERROR;
 	sqlite3_bind_int64(stmt, 1, alert);
-	sqlite3_bind_text(stmt, 2, phone, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 2, seal, sizeof(seal), SQLITE_STATIC);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		*rcpt = sqlite3_column_int64(stmt, 0);
 	sqlite3_finalize(stmt);
@@ -264,12 +267,12 @@ sqlite_ack_find(struct store *st, int64_t alert, const char *phone,
 #define REPLY_ALERTS_MAX	50	/* open alerts searched, newest first */
 
 /*
- * The recipient with phone in [first, last], whose rows are in phone
+ * The recipient with this seal in [first, last], whose rows are in seal
  * order: a binary search by rowid.  0 and *rcpt, 1 when none, or -1.
  */
 static int
 reply_search(struct sqlite_store *s, int64_t first, int64_t last,
-    const char *phone, int64_t *rcpt, int *state)
+    const unsigned char *seal, int64_t *rcpt, int *state)
 {
 	sqlite3_stmt *stmt;
 	int rc, cmp;
@@ -288,7 +291,12 @@ reply_search(struct sqlite_store *s, int64_t first, int64_t last,
 			sqlite_fail(s, rc, "reply");
 			return -1;
 		}
-		cmp = strcmp((const char *)sqlite3_column_text(stmt, 0), phone);
+		if (sqlite3_column_bytes(stmt, 0) != PHONE_SEAL_LEN) {
+			sqlite_cached_done(stmt);
+			return 1;	/* not a seal: not sorted by seal */
+		}
+		cmp = memcmp(sqlite3_column_blob(stmt, 0), seal,
+		    PHONE_SEAL_LEN);
 		*state = sqlite3_column_int(stmt, 1);
 		sqlite3_reset(stmt);
 		if (cmp == 0) {
@@ -310,7 +318,7 @@ reply_search(struct sqlite_store *s, int64_t first, int64_t last,
  * ranges are short, so a scan; the latest message first.
  */
 static int
-reply_told(struct sqlite_store *s, int64_t alert, const char *phone,
+reply_told(struct sqlite_store *s, int64_t alert, const unsigned char *seal,
     int64_t *rcpt, int *state)
 {
 	sqlite3_stmt *stmt;
@@ -322,7 +330,7 @@ reply_told(struct sqlite_store *s, int64_t alert, const char *phone,
 	    &stmt) != STORE_OK)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, alert);
-	sqlite3_bind_text(stmt, 2, phone, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 2, seal, PHONE_SEAL_LEN, SQLITE_STATIC);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		*rcpt = sqlite3_column_int64(stmt, 0);
 		*state = sqlite3_column_int(stmt, 1);
@@ -339,7 +347,7 @@ reply_told(struct sqlite_store *s, int64_t alert, const char *phone,
 /* An alert made before recipients were sorted: scan its range. */
 static int
 reply_scan(struct sqlite_store *s, int64_t first, int64_t last,
-    const char *phone, int64_t *rcpt, int *state)
+    const unsigned char *seal, int64_t *rcpt, int *state)
 {
 	sqlite3_stmt *stmt;
 	int rc;
@@ -349,7 +357,7 @@ reply_scan(struct sqlite_store *s, int64_t first, int64_t last,
 		return -1;
 	sqlite3_bind_int64(stmt, 1, first);
 	sqlite3_bind_int64(stmt, 2, last);
-	sqlite3_bind_text(stmt, 3, phone, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 3, seal, PHONE_SEAL_LEN, SQLITE_STATIC);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		*rcpt = sqlite3_column_int64(stmt, 0);
 		*state = sqlite3_column_int(stmt, 1);
@@ -368,12 +376,15 @@ sqlite_reply_cands(struct store *st, const char *phone, int64_t now,
     struct reply_cand **out, size_t *n)
 {
 	struct sqlite_store *s = sq(st);
+	unsigned char seal[PHONE_SEAL_LEN];
 	struct reply_cand *c;
 	sqlite3_stmt *stmt;
 	int rc, found = 0;
 
 	*out = NULL;
 	*n = 0;
+	if (phone_seal(s->seal, phone, seal) != 0)
+		return STORE_OK;	/* not a number anyone has */
 	if ((c = calloc(REPLY_ALERTS_MAX, sizeof(*c))) == NULL)
 		return STORE_ERROR;
 	if (sqlite_prepare(s, "SELECT id, kind, title, responses, first_rcpt, "
@@ -390,8 +401,8 @@ sqlite_reply_cands(struct store *st, const char *phone, int64_t now,
 		int64_t last = sqlite3_column_int64(stmt, 5);
 
 		found = sqlite3_column_int(stmt, 6) ?
-		    reply_search(s, first, last, phone, &k->rcpt_id, &k->state) :
-		    reply_scan(s, first, last, phone, &k->rcpt_id, &k->state);
+		    reply_search(s, first, last, seal, &k->rcpt_id, &k->state) :
+		    reply_scan(s, first, last, seal, &k->rcpt_id, &k->state);
 		/*
 		 * Not a recipient, or one who has answered: a message an
 		 * escalation sent them since is what the reply is about.
@@ -399,7 +410,7 @@ sqlite_reply_cands(struct store *st, const char *phone, int64_t now,
 		if (found == 1 || (found == 0 && k->state == RCPT_ACKED)) {
 			int64_t told = 0;
 			int tstate = 0, f = reply_told(s,
-			    sqlite3_column_int64(stmt, 0), phone, &told, &tstate);
+			    sqlite3_column_int64(stmt, 0), seal, &told, &tstate);
 
 			if (f < 0)
 				found = f;

@@ -79,11 +79,14 @@ plan_scan_row(struct plan_scan *sc, sqlite3_stmt *stmt)
 		.role = roster_role_parse(role_s),
 		.rank = sqlite3_column_int(stmt, 3),
 		.name = (const char *)sqlite3_column_text(stmt, 4),
-		.phone = (const char *)sqlite3_column_text(stmt, 5),
+		.seal = sqlite3_column_blob(stmt, 5),
 		.channels = (const char *)sqlite3_column_text(stmt, 6),
 	};
 	if (post.role < 0)
 		return 0;
+	/* Every number is sealed (store_sqlite_seal.c). */
+	if (post.seal == NULL || sqlite3_column_bytes(stmt, 5) != PHONE_SEAL_LEN)
+		return -1;
 	if (sc->kind >= 0 && sc->kind < NODE_KIND_COUNT &&
 	    post.role == alert_kind_role[sc->kind])
 		sc->filled = true;
@@ -224,7 +227,7 @@ alert_put_rcpt(const struct plan_rcpt *r, void *arg)
 	int rc;
 
 	sqlite3_bind_int64(rp->stmt, 1, rp->alert);
-	sqlite_bind_str(rp->stmt, 2, r->phone);
+	sqlite3_bind_blob(rp->stmt, 2, r->seal, PHONE_SEAL_LEN, SQLITE_STATIC);
 	sqlite_bind_str(rp->stmt, 3, r->name);
 	sqlite_bind_str(rp->stmt, 4, r->posts_json);
 	sqlite_bind_str(rp->stmt, 5, r->grid);
@@ -276,7 +279,7 @@ alert_put_recipients(struct sqlite_store *s, const struct alert_new *a,
 	sqlite3_finalize(rp.dlv);
 	if (rc != 0)
 		return rc < 0 ? rc : STORE_ERROR;
-	/* plan_each() gave the recipients in phone order. */
+	/* plan_each() gave the recipients in seal order. */
 	if (sqlite_prepare(s, "UPDATE alerts SET first_rcpt = ?, last_rcpt = ?, "
 	    "n_posts = ?, phone_sorted = 1 WHERE id = ?", &upd) != STORE_OK)
 		return STORE_ERROR;
@@ -584,7 +587,8 @@ sqlite_alert_recipients(struct store *st, int64_t id, int state, json_t **out)
 
 	if ((rc = alert_range(s, id, &first, &last)) != STORE_OK)
 		return rc;
-	if (sqlite_prepare(s, "SELECT name, phone, posts, grid, state, response, "
+	if (sqlite_prepare(s, "SELECT name, sz_open(phone), posts, grid, state, "
+	    "response, "
 	    "acked_at FROM recipients WHERE id BETWEEN ?1 AND ?2 AND "
 	    "(?3 < 0 OR state = ?3) ORDER BY id", &stmt) != STORE_OK)
 		return STORE_ERROR;

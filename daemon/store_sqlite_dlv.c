@@ -26,6 +26,7 @@ sqlite_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
     size_t limit, int (*cb)(struct dlv_row *row, void *arg), void *arg)
 {
 	struct sqlite_store *s = sq(st);
+	char phone[PHONE_SEAL_MAX + 1];
 	sqlite3_stmt *stmt;
 	int rc;
 
@@ -59,14 +60,23 @@ sqlite_dlv_page(struct store *st, const struct dlv_cursor *after, int64_t now,
 		snprintf(r->channel, sizeof(r->channel), "%s",
 		    (const char *)sqlite3_column_text(stmt, 6));
 		r->role = sqlite3_column_int(stmt, 7);
-		snprintf(r->phone, sizeof(r->phone), "%s",
-		    (const char *)sqlite3_column_text(stmt, 8));
+		if (!sqlite_column_phone(s, stmt, 8, phone) ||
+		    strlen(phone) >= sizeof(r->phone)) {
+			snprintf(s->err, sizeof(s->err), "queue: recipient "
+			    "%lld: a phone seal that phone.key does not open",
+			    (long long)r->recipient_id);
+			free(r);
+			sqlite_cached_done(stmt);
+			return STORE_ERROR;
+		}
+		memcpy(r->phone, phone, strlen(phone) + 1);
 		r->name = col_dup(stmt, 9);
 		r->posts = col_dup(stmt, 10);
 		r->channels = col_dup(stmt, 11);
 		r->rcpt_state = sqlite3_column_int(stmt, 12);
 		if (sqlite3_column_type(stmt, 13) != SQLITE_NULL)
-			r->note = col_dup(stmt, 13);
+			r->note = sqlite_seal_unmark(s,
+			    (const char *)sqlite3_column_text(stmt, 13));
 		snprintf(r->grid, sizeof(r->grid), "%s",
 		    (const char *)sqlite3_column_text(stmt, 14));
 		/* cb owns r from here. */

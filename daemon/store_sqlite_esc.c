@@ -32,7 +32,7 @@ struct esc_silent {
 	int64_t		 id;
 	int		 state;
 	int		 role;		/* their routing role */
-	char		 phone[12];
+	unsigned char	 seal[PHONE_SEAL_LEN];	/* their number, sealed */
 	char		*name;
 	char		 code[ROSTER_MAX_CODE + 1];	/* their first post */
 	int		 post_role;
@@ -162,8 +162,10 @@ esc_load_silent(struct esc_run *r, int64_t first, int64_t last)
 		e->id = sqlite3_column_int64(stmt, 0);
 		e->state = sqlite3_column_int(stmt, 1);
 		e->role = sqlite3_column_int(stmt, 2);
-		snprintf(e->phone, sizeof(e->phone), "%s",
-		    (const char *)sqlite3_column_text(stmt, 3));
+		if (!sqlite_column_seal(stmt, 3, e->seal)) {
+			rc = SQLITE_CORRUPT;
+			break;
+		}
 		if ((e->name = strdup((const char *)sqlite3_column_text(stmt,
 		    4))) == NULL) {
 			rc = SQLITE_NOMEM;
@@ -284,7 +286,7 @@ struct esc_holder {
 	char		 code[ROSTER_MAX_CODE + 1];
 	int		 role;
 	int		 rank;
-	char		 phone[12];
+	unsigned char	 seal[PHONE_SEAL_LEN];
 	char		*name;
 	char		*channels;
 };
@@ -308,12 +310,13 @@ esc_holder_at(struct esc_run *r, const char *code, int role, int rank,
 	sqlite3_bind_text(stmt, 1, code, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, roster_role_name(role), -1, SQLITE_STATIC);
 	sqlite3_bind_int(stmt, 3, rank);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
+	    !sqlite_column_seal(stmt, 0, h->seal))
+		rc = SQLITE_CORRUPT;
+	if (rc == SQLITE_ROW) {
 		snprintf(h->code, sizeof(h->code), "%s", code);
 		h->role = role;
 		h->rank = sqlite3_column_int(stmt, 3);
-		snprintf(h->phone, sizeof(h->phone), "%s",
-		    (const char *)sqlite3_column_text(stmt, 0));
 		h->name = strdup((const char *)sqlite3_column_text(stmt, 1));
 		h->channels = strdup((const char *)sqlite3_column_text(stmt, 2));
 	}
@@ -362,7 +365,7 @@ esc_post_label(const char *code, int role, char *out, size_t len)
 static char *
 esc_note(const struct esc_run *r, const char *action, size_t from, size_t to)
 {
-	char *buf = NULL, label[ROSTER_MAX_CODE + 32];
+	char *buf = NULL, label[ROSTER_MAX_CODE + 32], mark[SEAL_MARK_LEN + 1];
 	size_t len = 0, n = to - from;
 	FILE *f;
 
@@ -379,10 +382,15 @@ esc_note(const struct esc_run *r, const char *action, size_t from, size_t to)
 		for (size_t i = from; i < to && i < from + ESC_LIST_MAX; i++) {
 			esc_post_label(r->v[i].code, r->v[i].post_role, label,
 			    sizeof(label));
-			/* The duty officer calls them: numbers in full. */
-			if (strcmp(action, "notify_duty") == 0)
+			/*
+			 * The duty officer calls them: numbers in full, put
+			 * in when the message is made (sealed till then).
+			 */
+			if (strcmp(action, "notify_duty") == 0) {
+				sqlite_seal_mark(r->v[i].seal, mark);
 				fprintf(f, "%s%s %s（%s）", i > from ? "；" : "",
-				    r->v[i].name, r->v[i].phone, label);
+				    r->v[i].name, mark, label);
+			}
 			else
 				fprintf(f, "%s%s（%s）", i > from ? "、" : "",
 				    r->v[i].name, label);
@@ -424,7 +432,7 @@ esc_put(struct esc_run *r, const struct esc_holder *h, const char *note)
 	if (sqlite_cached(r->s, sql[0], &stmt) != STORE_OK)
 		return STORE_ERROR;
 	sqlite3_bind_int64(stmt, 1, r->alert);
-	sqlite3_bind_text(stmt, 2, h->phone, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 2, h->seal, PHONE_SEAL_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 3, h->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 4, posts, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 5, grid, -1, SQLITE_STATIC);
@@ -475,8 +483,8 @@ esc_tell(struct esc_run *r, const char *action)
 		if ((rc = esc_holder(r, r->v[i].key, backup, &h)) < 0)
 			break;
 		/* Nobody there, or the silent one is their own leader. */
-		if (rc == 1 || (j - i == 1 && strcmp(h.phone, r->v[i].phone) ==
-		    0)) {
+		if (rc == 1 || (j - i == 1 && memcmp(h.seal, r->v[i].seal,
+		    PHONE_SEAL_LEN) == 0)) {
 			r->out->unreachable += j - i;
 			rc = STORE_OK;
 		} else if ((note = esc_note(r, action, i, j)) == NULL) {
@@ -633,10 +641,11 @@ sqlite_help_note(struct sqlite_store *s, const struct ack_in *in,
 	    .last = -1 };
 	struct esc_silent e = { 0 };
 	char where[2][ROSTER_MAX_CODE + 1], lab[ROSTER_MAX_CODE + 32];
-	char told[2][12] = { "", "" };
+	unsigned char told[PHONE_SEAL_LEN], seal[PHONE_SEAL_LEN];
 	static const int roles[2] = { ROLE_GRID_LEADER, ROLE_DUTY_OFFICER };
 	sqlite3_stmt *stmt;
-	char *note = NULL, *phone = NULL;
+	char *note = NULL, mark[SEAL_MARK_LEN + 1];
+	bool found = false, told_one = false;
 	size_t len = 0;
 	FILE *f;
 	int rc = STORE_OK;
@@ -649,10 +658,12 @@ sqlite_help_note(struct sqlite_store *s, const struct ack_in *in,
 		return STORE_ERROR;
 	sqlite3_bind_int64(stmt, 1, who->rcpt_id);
 	if (sqlite3_step(stmt) == SQLITE_ROW)
-		phone = strdup((const char *)sqlite3_column_text(stmt, 0));
+		found = sqlite_column_seal(stmt, 0, seal);
 	sqlite3_finalize(stmt);
-	if (phone == NULL || e.code[0] == '\0')
+	if (!found || e.code[0] == '\0')
 		goto done;
+	/* The number goes in when the message is made (sealed till then). */
+	sqlite_seal_mark(seal, mark);
 	roster_code_grid(e.code, where[0], sizeof(where[0]));
 	roster_code_community(e.code, where[1], sizeof(where[1]));
 	esc_post_label(e.code, e.post_role, lab, sizeof(lab));
@@ -661,7 +672,7 @@ sqlite_help_note(struct sqlite_store *s, const struct ack_in *in,
 		goto done;
 	}
 	fprintf(f, "%s（%s）回复“%s”，请尽快联系：%s。", who->name, lab, label,
-	    phone);
+	    mark);
 	if (fclose(f) != 0) {
 		rc = STORE_ERROR;
 		goto done;
@@ -674,9 +685,10 @@ sqlite_help_note(struct sqlite_store *s, const struct ack_in *in,
 			continue;
 		if ((rc = esc_holder_at(&r, where[i], roles[i], 1, &h)) < 0)
 			break;
-		if (rc == 0 && strcmp(h.phone, phone) != 0 &&
-		    strcmp(h.phone, told[0]) != 0) {
-			snprintf(told[i], sizeof(told[i]), "%s", h.phone);
+		if (rc == 0 && memcmp(h.seal, seal, sizeof(seal)) != 0 &&
+		    !(told_one && memcmp(h.seal, told, sizeof(told)) == 0)) {
+			memcpy(told, h.seal, sizeof(told));
+			told_one = true;
 			rc = esc_put(&r, &h, note) < 0 ? STORE_ERROR : STORE_OK;
 		} else
 			rc = STORE_OK;
@@ -685,6 +697,5 @@ sqlite_help_note(struct sqlite_store *s, const struct ack_in *in,
 	}
 done:
 	free(note);
-	free(phone);
 	return rc;
 }

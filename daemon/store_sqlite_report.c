@@ -249,7 +249,7 @@ sqlite_alert_report(struct store *st, int64_t id, json_t **out)
 	    (rc = report_errors(s, id, r.errors)) != STORE_OK)
 		goto done;
 	if (sqlite_prepare(s, "SELECT r.grid, r.state, r.role, r.acked_at, "
-	    "r.name, r.phone, r.posts, r.id FROM recipients r WHERE r.id "
+	    "r.name, sz_open(r.phone), r.posts, r.id FROM recipients r WHERE r.id "
 	    "BETWEEN ?1 AND ?2 ORDER BY r.id", &stmt) != STORE_OK) {
 		rc = STORE_ERROR;
 		goto done;

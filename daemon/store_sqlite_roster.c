@@ -165,10 +165,33 @@ col_equals(sqlite3_stmt *stmt, int col, const char *v)
 	return strcmp(c != NULL ? c : "", v != NULL ? v : "") == 0;
 }
 
+/* Whether column col holds this phone seal. */
+static bool
+col_seal_equals(sqlite3_stmt *stmt, int col, const unsigned char *seal)
+{
+	return sqlite3_column_bytes(stmt, col) == PHONE_SEAL_LEN &&
+	    sqlite3_column_type(stmt, col) == SQLITE_BLOB &&
+	    memcmp(sqlite3_column_blob(stmt, col), seal, PHONE_SEAL_LEN) == 0;
+}
+
+/*
+ * A post's slot is its rank for leaders and its holder's number for the
+ * others (roster_link.c): a number is stored as its seal.
+ */
+static void
+put_bind_slot(sqlite3_stmt *stmt, const struct roster_post *post,
+    const unsigned char *seal)
+{
+	if (strcmp(post->slot, post->phone) == 0)
+		sqlite3_bind_blob(stmt, 4, seal, PHONE_SEAL_LEN, SQLITE_STATIC);
+	else
+		sqlite_bind_str(stmt, 4, post->slot);
+}
+
 /* Whether the stored holder differs; sets *id when the post exists. */
 static int
 put_find_post(struct roster_put *p, const struct roster_post *post,
-    int64_t *id, bool *changed)
+    const unsigned char *seal, int64_t *id, bool *changed)
 {
 	sqlite3_stmt *find = p->stmt[POST_FIND];
 	int rc;
@@ -176,11 +199,11 @@ put_find_post(struct roster_put *p, const struct roster_post *post,
 	*id = -1;
 	sqlite3_bind_int64(find, 1, p->ids[post->node]);
 	sqlite_bind_str(find, 2, roster_role_name(post->role));
-	sqlite_bind_str(find, 4, post->slot);
+	put_bind_slot(find, post, seal);
 	if ((rc = sqlite3_step(find)) == SQLITE_ROW) {
 		*id = sqlite3_column_int64(find, 0);
 		*changed = !col_equals(find, 1, post->name) ||
-		    !col_equals(find, 2, post->phone) ||
+		    !col_seal_equals(find, 2, seal) ||
 		    !col_equals(find, 3, post->channels) ||
 		    sqlite3_column_int(find, 4) != post->rank;
 	}
@@ -191,13 +214,17 @@ put_find_post(struct roster_put *p, const struct roster_post *post,
 static int
 put_post(struct roster_put *p, const struct roster_post *post)
 {
+	unsigned char seal[PHONE_SEAL_LEN];
 	sqlite3_stmt *st;
 	bool changed = false;
 	int64_t id = -1;
 	int rc;
 
+	/* Roster phones are validated numbers: this cannot fail. */
+	if (phone_seal(p->s->seal, post->phone, seal) != 0)
+		return SQLITE_MISMATCH;
 	if (!p->fresh[post->node] &&
-	    (rc = put_find_post(p, post, &id, &changed)) != SQLITE_OK)
+	    (rc = put_find_post(p, post, seal, &id, &changed)) != SQLITE_OK)
 		return rc;
 	if (id >= 0 && !changed && !p->replace)
 		return SQLITE_OK;	/* merge: nothing to write */
@@ -205,9 +232,9 @@ put_post(struct roster_put *p, const struct roster_post *post)
 	sqlite3_bind_int64(st, 1, p->ids[post->node]);
 	sqlite_bind_str(st, 2, roster_role_name(post->role));
 	sqlite3_bind_int(st, 3, post->rank);
-	sqlite_bind_str(st, 4, post->slot);
+	put_bind_slot(st, post, seal);
 	sqlite_bind_str(st, 5, post->name);
-	sqlite_bind_str(st, 6, post->phone);
+	sqlite3_bind_blob(st, 6, seal, sizeof(seal), SQLITE_TRANSIENT);
 	sqlite_bind_str(st, 7, post->channels);
 	sqlite3_bind_int64(st, 8, p->gen);
 	sqlite3_bind_int64(st, 9, id);
@@ -389,7 +416,7 @@ name_map_get(const struct name_map *m, const char *code)
 	return hit != NULL ? m->names[hit - m->codes] : "";
 }
 
-#define EXPORT_SELECT "SELECT n.code, p.role, p.rank, p.name, p.phone, " \
+#define EXPORT_SELECT "SELECT n.code, p.role, p.rank, p.name, sz_open(p.phone), " \
 	"p.channels FROM posts p JOIN nodes n ON n.id = p.node_id"
 
 static int
@@ -516,7 +543,7 @@ node_posts(struct sqlite_store *s, int64_t id, store_post_cb cb, void *arg)
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite_prepare(s, "SELECT role, rank, name, phone, channels FROM "
+	if (sqlite_prepare(s, "SELECT role, rank, name, sz_open(phone), channels FROM "
 	    "posts WHERE node_id = ? ORDER BY id", &stmt) != STORE_OK)
 		return STORE_ERROR;
 	sqlite3_bind_int64(stmt, 1, id);

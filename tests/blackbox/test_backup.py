@@ -1,8 +1,9 @@
 """
 README's backup, as an administrator runs it: sqlite3's online .backup of
 the state file while the daemon serves and writes, integrity_check ok;
-then a new daemon on the restored file (with ack.key kept) has the
-roster, the alert and its answers, and the links sent before still work.
+then a new daemon on the restored file (refused until phone.key is there,
+then with ack.key and phone.key kept) has the roster, the alert and its
+answers, and the links sent before still work.
 """
 
 import os
@@ -58,11 +59,18 @@ def test_online_backup_and_restore(daemons):
     roster = d.export_rows()
     d.stop()
 
-    # Restore into a new state directory, ack.key kept with it.
+    # Restore into a new state directory.  Without phone.key the numbers
+    # cannot be read: the start is refused, saying so, and makes no key.
     r = daemons(start=False, name="restored")
     shutil.copy(backup, r.db_path)
     shutil.copy(os.path.join(d.state_dir, "ack.key"),
                 os.path.join(r.state_dir, "ack.key"))
+    assert r.spawn().wait(30) != 0
+    assert "restore that key file" in r.log(), r.log_tail()
+    assert not os.path.exists(os.path.join(r.state_dir, "phone.key"))
+    # With the keys kept apart from the backups, it is whole again.
+    shutil.copy(os.path.join(d.state_dir, "phone.key"),
+                os.path.join(r.state_dir, "phone.key"))
     r.start()
     assert r.export_rows() == roster
     doc = r.get("/v1/alerts/%d" % a["id"], token=ADMIN).json()

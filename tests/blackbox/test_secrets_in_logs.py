@@ -5,12 +5,15 @@ replies come in on the inbound route), answers by link, by SMS and by an
 operator, escalation, forged links, wrong tokens and secrets, a reload —
 and then: the daemon's log holds no full phone number of the roster, no
 API token, no acknowledgement token of any link, no webhook secret, no
-inbound secret and no gateway password; and the state directory holds no
-API token and no acknowledgement token in clear.
+inbound secret and no gateway password; and the state directory (the
+database, its WAL) holds no API token, no acknowledgement token and no
+phone number of the roster in clear — not even those an escalation's
+messages name for a call back.
 """
 
 import json
 import os
+import re
 import secrets
 import signal
 import time
@@ -152,10 +155,20 @@ def test_no_phone_or_secret_in_logs_or_clear_in_the_db(daemons, receivers):
     for s in secrets_:
         assert s not in log, "a secret is in the log: %s..." % s[:6]
 
-    # The state directory: no API token, no link's token in clear.
+    # Escalations told people the numbers to call (sealed until sent).
+    sent = [json.dumps(r["doc"], ensure_ascii=False)
+            for r in rec.snapshot() if r["doc"] is not None]
+    assert any(re.search("请尽快联系：%s" % LINA, t) for t in sent), sent[-3:]
+    assert not any("{{phone:" in t for t in sent), sent
+
+    # The state directory: no API token, no link's token, no phone number
+    # in clear.
     clear = [t.secret for t in TOKENS] + [p.rsplit("/", 1)[1]
                                          for p in links.values()]
-    for name in os.listdir(d.state_dir):
+    clear += BASE_PHONES
+    names = os.listdir(d.state_dir)
+    assert "sanzhang.db" in names and "phone.key" in names, names
+    for name in names:
         with open(os.path.join(d.state_dir, name), "rb") as f:
             data = f.read()
         for s in clear:

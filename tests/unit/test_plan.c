@@ -13,12 +13,21 @@
 #include <string.h>
 
 #include "alert.h"
+#include "phoneseal.h"
 #include "plan.h"
 #include "roster.h"
 
+/* The plan sees seals only: the tests seal and open with a fixed key. */
+static struct phone_sealer *sealer;
+
+struct seen;
+static int in_order(const struct plan_rcpt *r, void *arg);
+
 struct seen {
-	char	 text[4096];
-	size_t	 n;
+	char		 text[4096];
+	size_t		 n;
+	unsigned char	 last[PHONE_SEAL_LEN];	/* the previous seal */
+	bool		 unordered;
 };
 
 static int
@@ -26,9 +35,23 @@ collect(const struct plan_rcpt *r, void *arg)
 {
 	struct seen *s = arg;
 	size_t len = strlen(s->text);
+	char phone[PHONE_SEAL_MAX + 1];
 
+	assert_int_equal(phone_open(sealer, r->seal, PHONE_SEAL_LEN, phone), 0);
 	snprintf(s->text + len, sizeof(s->text) - len, "%s %s %s %zu %s\n",
-	    r->phone, r->name, r->grid, r->n_posts, r->posts_json);
+	    phone, r->name, r->grid, r->n_posts, r->posts_json);
+	return in_order(r, arg);
+}
+
+/* The order only: strictly increasing seals, one per person. */
+static int
+in_order(const struct plan_rcpt *r, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n > 0 && memcmp(s->last, r->seal, PHONE_SEAL_LEN) >= 0)
+		s->unordered = true;
+	memcpy(s->last, r->seal, PHONE_SEAL_LEN);
 	s->n++;
 	return 0;
 }
@@ -37,8 +60,10 @@ static void
 feed(struct plan *p, const char *code, int role, int rank, const char *name,
     const char *phone)
 {
-	struct plan_post post = { code, role, rank, name, phone, NULL };
+	unsigned char seal[PHONE_SEAL_LEN];
+	struct plan_post post = { code, role, rank, name, seal, NULL };
 
+	assert_int_equal(phone_seal(sealer, phone, seal), 0);
 	assert_int_equal(plan_post(p, &post), 0);
 }
 
@@ -56,14 +81,19 @@ test_one_recipient_per_phone(void **state)
 	assert_int_equal(plan_recipients(p), 3);
 	assert_int_equal(plan_posts(p), 4);
 	assert_int_equal(plan_each(p, collect, &s), 0);
-	assert_string_equal(s.text,
+	assert_int_equal(s.n, 3);
+	/* In seal order (what a reply's binary search relies on). */
+	assert_false(s.unordered);
+	assert_non_null(strstr(s.text,
 	    "13800000001 张伟 220104001001/G01 1 [{\"code\":\"220104001001/G01\","
-	    "\"role\":\"grid_leader\",\"rank\":1}]\n"
+	    "\"role\":\"grid_leader\",\"rank\":1}]\n"));
+	assert_non_null(strstr(s.text,
 	    "13800000002 李娜 220104001001/G01 2 [{\"code\":\"220104001001/G01/12\","
 	    "\"role\":\"building_leader\",\"rank\":1},{\"code\":"
-	    "\"220104001001/G01/12/4\",\"role\":\"unit_leader\",\"rank\":1}]\n"
+	    "\"220104001001/G01/12/4\",\"role\":\"unit_leader\",\"rank\":1}]\n"));
+	assert_non_null(strstr(s.text,
 	    "13800000003 王芳 220104001001/G01 1 [{\"code\":"
-	    "\"220104001001/G01/12/3\",\"role\":\"unit_leader\",\"rank\":1}]\n");
+	    "\"220104001001/G01/12/3\",\"role\":\"unit_leader\",\"rank\":1}]\n"));
 	plan_free(p);
 }
 
@@ -120,6 +150,7 @@ static void
 test_many(void **state)
 {
 	struct plan *p = plan_new();
+	struct seen s = { .n = 0 };
 	char code[64], phone[24];
 
 	for (int i = 0; i < 50000; i++) {
@@ -129,6 +160,9 @@ test_many(void **state)
 	}
 	assert_int_equal(plan_finish(p), 0);
 	assert_int_equal(plan_recipients(p), 50000);
+	assert_int_equal(plan_each(p, in_order, &s), 0);
+	assert_int_equal(s.n, 50000);
+	assert_false(s.unordered);
 	plan_free(p);
 }
 
@@ -166,5 +200,12 @@ main(void)
 		cmocka_unit_test(test_codes),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	struct phone_key key;
+	int rc;
+
+	memset(&key, 0x5a, sizeof(key));
+	sealer = phone_sealer_new(&key);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	phone_sealer_free(sealer);
+	return rc;
 }
