@@ -20,6 +20,8 @@
  *                               retry within the hour cannot clear)
  * Without a Code: no answer, 5xx, 408 and 429 are retried, other 4xx fail,
  * and a 2xx is retried (it may or may not have gone: at least once).
+ * A retried answer's Retry-After (a proxy's 429 or 503) is honoured when it
+ * asks for longer than the Code does.
  */
 #include "sms_aliyun.h"
 
@@ -398,6 +400,9 @@ aliyun_classify(struct aliyun *a, const struct areq *r,
 		ans->o = SZ_RETRY;
 	else
 		ans->o = SZ_FAILED;
+	if (ans->o == SZ_RETRY && st != 0 && plug_retry_after(resp) >
+	    ans->after)
+		ans->after = plug_retry_after(resp);
 }
 
 /* isv.MOBILE_NUMBER_ILLEGAL for a batch: each number again, alone. */

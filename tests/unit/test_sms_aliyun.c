@@ -591,9 +591,13 @@ test_close_in_flight(void **state)
 
 /* ---- answers --------------------------------------------------------- */
 
+/*
+ * Send three numbers in one call and answer it: with status, headers and
+ * body, or with a transport error (status 0, body = the error).
+ */
 static void
-expect_answer(long status, const char *body, int transport,
-    enum sz_outcome want, int after, const char *why)
+expect_answer_h(long status, const char *const *headers, const char *body,
+    int transport, enum sz_outcome want, int after, const char *why)
 {
 	struct fakehost *fh = fh_aliyun();
 	struct batch b;
@@ -604,7 +608,7 @@ expect_answer(long status, const char *body, int transport,
 	if (transport)
 		fh_answer_error(fh, 0, transport, body);
 	else
-		fh_answer(fh, 0, status, NULL, body);
+		fh_answer(fh, 0, status, headers, body);
 	assert_int_equal(fh->n_outcomes, 3);
 	for (size_t i = 0; i < 3; i++) {
 		const struct fh_outcome *o = &fh->outcomes[i];
@@ -622,6 +626,13 @@ expect_answer(long status, const char *body, int transport,
 	}
 	assert_no_numbers(fh);
 	fh_free(fh);
+}
+
+static void
+expect_answer(long status, const char *body, int transport,
+    enum sz_outcome want, int after, const char *why)
+{
+	expect_answer_h(status, NULL, body, transport, want, after, why);
 }
 
 #define ANS(code)	"{\"Message\":\"x\",\"RequestId\":\"r\",\"Code\":\"" \
@@ -686,6 +697,24 @@ test_limit_retry_after(void **state)
 	fh_answer(fh, 0, 200, NULL, ANS("isv.BUSINESS_LIMIT_CONTROL"));
 	assert_int_equal(fh->outcomes[0].retry_after, 5);
 	fh_free(fh);
+}
+
+/* A proxy's 429 or 503 with Retry-After: not before it says. */
+static void
+test_retry_after_header(void **state)
+{
+	static const char *const ra[] = { "Retry-After: 7", NULL };
+
+	(void)state;
+	expect_answer_h(429, ra, "<html>Too Many Requests</html>", 0,
+	    SZ_RETRY, 7, "HTTP 429");
+	expect_answer_h(503, ra, ANS("ServiceUnavailable"), 0, SZ_RETRY, 7,
+	    "ServiceUnavailable");
+	expect_answer_h(400, ra, ANS("Throttling.User"), 0, SZ_RETRY, 7,
+	    "Throttling.User");
+	/* The Code asks for longer: the Code wins. */
+	expect_answer_h(200, ra, ANS("isv.BUSINESS_LIMIT_CONTROL"), 0,
+	    SZ_RETRY, 60, "isv.BUSINESS_LIMIT_CONTROL");
 }
 
 /* An illegal number in a batch: each number alone, to find it. */
@@ -888,6 +917,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_limit_retry_after),
+		cmocka_unit_test(test_retry_after_header),
 		cmocka_unit_test_setup_teardown(test_illegal_number_split,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reports, setup, teardown),
