@@ -593,7 +593,8 @@ test_close_in_flight(void **state)
 
 /*
  * Send three numbers in one call and answer it: with status, headers and
- * body, or with a transport error (status 0, body = the error).
+ * body; with a transport error (status 0, body = the error); or, with
+ * both a status and a transport error, cut short after body.
  */
 static void
 expect_answer_h(long status, const char *const *headers, const char *body,
@@ -605,7 +606,10 @@ expect_answer_h(long status, const char *const *headers, const char *body,
 	if (fh_open(fh, plugin) != 0)
 		fail_msg("open: %s", fh_err(fh));
 	(void)send3(fh, &b);
-	if (transport)
+	if (transport && status != 0)
+		fh_answer_cut(fh, 0, status, body, transport,
+		    "Operation timed out after 2000 milliseconds");
+	else if (transport)
 		fh_answer_error(fh, 0, transport, body);
 	else
 		fh_answer(fh, 0, status, headers, body);
@@ -715,6 +719,22 @@ test_retry_after_header(void **state)
 	/* The Code asks for longer: the Code wins. */
 	expect_answer_h(200, ra, ANS("isv.BUSINESS_LIMIT_CONTROL"), 0,
 	    SZ_RETRY, 60, "isv.BUSINESS_LIMIT_CONTROL");
+}
+
+/*
+ * An answer cut short by the timeout is no answer: retried.  A throttled
+ * 400 whose Code never came must not read as a refusal.
+ */
+static void
+test_answer_cut_short(void **state)
+{
+	(void)state;
+	expect_answer(400, "{\"Message\":\"Request was denied\",\"Code\":"
+	    "\"Thro", 28, SZ_RETRY, 0, "answer cut short, transport error 28");
+	expect_answer(200, "{\"Message\":\"OK\",\"RequestId\":\"r\",\"Co", 28,
+	    SZ_RETRY, 0, "answer cut short, transport error 28");
+	expect_answer(200, "", 28, SZ_RETRY, 0,
+	    "answer cut short, transport error 28");
 }
 
 /* An illegal number in a batch: each number alone, to find it. */
@@ -918,6 +938,7 @@ main(void)
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_limit_retry_after),
 		cmocka_unit_test(test_retry_after_header),
+		cmocka_unit_test(test_answer_cut_short),
 		cmocka_unit_test_setup_teardown(test_illegal_number_split,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reports, setup, teardown),
