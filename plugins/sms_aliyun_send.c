@@ -19,7 +19,12 @@
  *                               daily total set in the console, which a
  *                               retry within the hour cannot clear)
  * Without a Code: no answer, 5xx, 408 and 429 are retried, other 4xx fail,
- * and a 2xx is retried (it may or may not have gone: at least once).
+ * and a 2xx is retried (it may or may not have gone: at least once).  An
+ * answer cut short (the timeout struck mid-body) is no answer: its status
+ * came but its Code did not, and a throttled 400 must not read as a
+ * refusal.
+ * A retried answer's Retry-After (a proxy's 429 or 503) is honoured when it
+ * asks for longer than the Code does.
  */
 #include "sms_aliyun.h"
 
@@ -348,8 +353,9 @@ aliyun_why(const struct sz_http_resp *resp, const char *code,
 {
 	int n;
 
-	if (resp->status == 0)
-		n = snprintf(why, len, "aliyun: transport error %d: %s",
+	if (resp->status == 0 || resp->transport_error != 0)
+		n = snprintf(why, len, "aliyun: %stransport error %d: %s",
+		    resp->status != 0 ? "answer cut short, " : "",
 		    resp->transport_error, resp->error != NULL ?
 		    resp->error : "");
 	else
@@ -384,7 +390,7 @@ aliyun_classify(struct aliyun *a, const struct areq *r,
 
 	memset(ans, 0, sizeof(*ans));
 	aliyun_why(resp, code, aliyun_ascii(msg), ans->why, sizeof(ans->why));
-	if (st == 0) {
+	if (st == 0 || resp->transport_error != 0) {
 		ans->o = SZ_RETRY;
 	} else if (code != NULL && strcmp(code, "OK") == 0 && st >= 200 &&
 	    st <= 299) {
@@ -398,6 +404,9 @@ aliyun_classify(struct aliyun *a, const struct areq *r,
 		ans->o = SZ_RETRY;
 	else
 		ans->o = SZ_FAILED;
+	if (ans->o == SZ_RETRY && st != 0 && plug_retry_after(resp) >
+	    ans->after)
+		ans->after = plug_retry_after(resp);
 }
 
 /* isv.MOBILE_NUMBER_ILLEGAL for a batch: each number again, alone. */

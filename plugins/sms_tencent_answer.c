@@ -110,19 +110,25 @@ tencent_all(struct tcall *c, enum sz_outcome o, int after, const char *why)
 		t->host->outcome(t->chan, c->v[i].id, o, NULL, after, why);
 }
 
-/* Not a 2xx, or no answer: 5xx, 408, 429 and silence are worth a retry. */
+/*
+ * Not a 2xx, no answer, or one cut short (the timeout struck mid-body,
+ * so what it said is unknown): 5xx, 408, 429 and silence are worth a
+ * retry.
+ */
 static void
 tencent_http_error(struct tcall *c, const struct sz_http_resp *resp)
 {
 	char why[TENCENT_WHY_MAX];
 	long st = resp->status;
 
-	if (st == 0) {
-		snprintf(why, sizeof(why), "tencent: transport error %d: %s",
+	if (st == 0 || resp->transport_error != 0) {
+		snprintf(why, sizeof(why), "tencent: %stransport error %d: %s",
+		    st != 0 ? "answer cut short, " : "",
 		    resp->transport_error, resp->error != NULL ?
 		    resp->error : "");
 		plug_scrub(why);
-		tencent_all(c, SZ_RETRY, 0, why);
+		tencent_all(c, SZ_RETRY, st != 0 ? plug_retry_after(resp) : 0,
+		    why);
 		return;
 	}
 	snprintf(why, sizeof(why), "tencent: HTTP %ld", st);
@@ -240,7 +246,8 @@ tencent_done(void *arg, const struct sz_http_resp *resp)
 	json_t *root = NULL, *rsp, *err, *set;
 
 	tcall_unlink(c);
-	if (resp->status < 200 || resp->status > 299)
+	if (resp->transport_error != 0 || resp->status < 200 ||
+	    resp->status > 299)
 		tencent_http_error(c, resp);
 	else if (resp->body == NULL || resp->body_len > TENCENT_BODY_MAX ||
 	    (root = json_loadb(resp->body, resp->body_len, 0, NULL)) ==

@@ -182,7 +182,11 @@ struct sz_http_req {
 	long			 timeout_ms;	/* 0 = the host's default */
 };
 
-/* Its answer; valid only during the callback. */
+/*
+ * Its answer; valid only during the callback.  An answer cut short (the
+ * timeout struck mid-body) has both a status and a transport_error, and
+ * only part of its body.
+ */
 struct sz_http_resp {
 	long		 status;	/* 0 when no HTTP answer came */
 	int		 transport_error; /* 0, or the client's error code */

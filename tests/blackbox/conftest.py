@@ -701,7 +701,8 @@ class Factory:
             pytest.fail("\n".join(problems))
 
 
-def _failed(request):
+def call_failed(request):
+    """Whether the test of this fixture request failed (or never ran)."""
     rep = getattr(request.node, "rep_call", None)
     return rep is None or rep.failed
 
@@ -711,7 +712,7 @@ def daemons(request):
     """Factory: daemons(**kw) -> a started Daemon; all stopped at teardown."""
     f = Factory()
     yield f
-    f.finish(_failed(request))
+    f.finish(call_failed(request))
 
 
 @pytest.fixture

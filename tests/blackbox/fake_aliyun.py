@@ -11,6 +11,7 @@ strings.  It answers with the documented bodies:
     "limit"   isv.BUSINESS_LIMIT_CONTROL (flow control on a number)
     "throttle" HTTP 400 Throttling.User (the API's QPS limit)
     "template" isv.SMS_TEMPLATE_ILLEGAL (a permanent error)
+    "day_limit" isv.DAY_LIMIT_CONTROL (the console's daily total: permanent)
 
 and, for a request that breaks a rule, the error Aliyun gives for it
 (SignatureDoesNotMatch, SignatureNonceUsed, InvalidTimeStamp.Expired,
@@ -20,6 +21,11 @@ MissingParameter, isv.MOBILE_NUMBER_ILLEGAL ...), noting the problem in
     fake = FakeAliyun("LTAI...", "secret")
     fake.script(["limit", "ok"])     # answers for the next requests
     ...  fake.url  ...  fake.requests  ...  fake.stop()
+
+Faults (gateway_faults.py): fake.fault, when set, is called with the
+numbers of each valid request and returns None (the script's answer), one
+of the answers above by name, or a fault below HTTP (a bare 500, a reset,
+a hang, a drip).  fake.away() refuses connections until fake.back().
 """
 
 import base64
@@ -34,6 +40,7 @@ import time
 import urllib.parse
 import uuid
 
+import gateway_faults
 from conftest import scaled
 
 REQUIRED = ("AccessKeyId", "Action", "Format", "PhoneNumbers", "RegionId",
@@ -41,6 +48,14 @@ REQUIRED = ("AccessKeyId", "Action", "Format", "PhoneNumbers", "RegionId",
             "SignatureVersion", "TemplateCode", "Timestamp", "Version")
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 WINDOW = 15 * 60
+# The error answers a script may name: (HTTP status, Code, Message).
+ANSWERS = {
+    "limit": (200, "isv.BUSINESS_LIMIT_CONTROL", "触发分钟级流控Permits:1"),
+    "throttle": (400, "Throttling.User", "Request was denied due to user "
+                 "flow control."),
+    "template": (200, "isv.SMS_TEMPLATE_ILLEGAL", "模板不合法"),
+    "day_limit": (200, "isv.DAY_LIMIT_CONTROL", "触发日发送限额"),
+}
 
 
 def pct(s):
@@ -88,14 +103,12 @@ class FakeAliyun:
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n).decode("utf-8", "replace")
-                status, doc = fake._handle(self.path, self.headers, body)
+                status, doc, fault = fake._handle(self.path, self.headers,
+                                                  body)
                 out = json.dumps(doc, ensure_ascii=False).encode()
-                self.send_response(status)
-                self.send_header("Content-Type",
-                                 "application/json;charset=utf-8")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
+                gateway_faults.respond(self, status, {
+                    "Content-Type": "application/json;charset=utf-8"},
+                    out, fault)
 
             def do_GET(self):
                 fake._problem("GET %s: SendSms is POSTed here" % self.path)
@@ -106,17 +119,19 @@ class FakeAliyun:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                      Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       daemon=True)
-        self.thread.start()
-        self.url = "http://127.0.0.1:%d/" % self.server.server_address[1]
+        self.fault = None
+        self.listener = gateway_faults.Listener(Handler)
+        self.url = "http://127.0.0.1:%d/" % self.listener.port
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.listener.stop()
+
+    def away(self):
+        """Gone: connections refused (and open ones closed) until back()."""
+        self.listener.away()
+
+    def back(self):
+        self.listener.back()
 
     def script(self, answers):
         """Answers for the next valid requests ("ok", "limit", ...)."""
@@ -214,11 +229,19 @@ class FakeAliyun:
     # -- answering
 
     def _handle(self, path, headers, body):
+        """(status, answer, fault) for one request."""
         p = self._check(path, headers, body)
         if isinstance(p, tuple):
-            return p
+            return p + (None,)
+        fault = self.fault(p["PhoneNumbers"].split(",")) if self.fault \
+            else None
+        if gateway_faults.replaces_answer(fault):
+            self._record(p, None, {"Code": None}, fault)
+            return None, None, fault
         with self.cond:
-            what = self.answers.pop(0) if self.answers else "ok"
+            what = gateway_faults.answer_of(fault)
+            if what is None:
+                what = self.answers.pop(0) if self.answers else "ok"
         if what == "ok":
             with self.cond:
                 self._biz += 1
@@ -226,28 +249,20 @@ class FakeAliyun:
             status, doc = 200, {"Message": "OK", "RequestId":
                                 str(uuid.uuid4()), "Code": "OK",
                                 "BizId": biz}
-        elif what == "limit":
-            status, doc = self._error(200, "isv.BUSINESS_LIMIT_CONTROL",
-                                      "触发分钟级流控Permits:1")
-        elif what == "throttle":
-            status, doc = self._error(400, "Throttling.User",
-                                      "Request was denied due to user flow "
-                                      "control.")
-        elif what == "template":
-            status, doc = self._error(200, "isv.SMS_TEMPLATE_ILLEGAL",
-                                      "模板不合法")
+        elif what in ANSWERS:
+            status, doc = self._error(*ANSWERS[what])
         else:
             raise AssertionError("unknown scripted answer %r" % what)
-        self._record(p, status, doc)
-        return status, doc
+        self._record(p, status, doc, fault)
+        return status, doc, fault if gateway_faults.is_fault(fault) else None
 
-    def _record(self, p, status, doc):
+    def _record(self, p, status, doc, fault=None):
         with self.cond:
             self.requests.append({
                 "params": p, "numbers": p["PhoneNumbers"].split(","),
                 "template_param": json.loads(p.get("TemplateParam", "{}")),
                 "code": doc["Code"], "biz_id": doc.get("BizId"),
-                "status": status, "at": time.monotonic()})
+                "status": status, "fault": fault, "at": time.monotonic()})
             self.cond.notify_all()
 
     # -- waiting

@@ -20,6 +20,12 @@ requests): None for every number "Ok", a string for a whole-call
 Response.Error code, or a dict {"+86...": code} for per-number codes
 (numbers not in it get "Ok").  Every number taken gets a SerialNo; the
 status callback quotes it as "sid".  Everything received is recorded.
+
+Faults (gateway_faults.py): fake.fault, when set, is called with the
+numbers (11 digits) of each good request and returns None (the script
+decides), a code or dict as script returns them, or a fault below HTTP
+(a bare 500, a reset, a hang, a drip).  fake.away() refuses connections
+until fake.back().
 """
 
 import hashlib
@@ -32,6 +38,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+import gateway_faults
 from conftest import scaled
 
 CTYPE = "application/json; charset=utf-8"
@@ -62,10 +69,6 @@ def tc3_signature(secret_key, timestamp, host, ctype, body, service="sms"):
     return hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-
 class FakeTencent:
     def __init__(self, secret_id, secret_key, app_id, template_id,
                  n_params, script=None):
@@ -85,13 +88,11 @@ class FakeTencent:
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else b""
-                status, answer = fake._handle(self.path, self.headers, body)
+                status, answer, fault = fake._handle(self.path,
+                                                     self.headers, body)
                 out = json.dumps(answer, ensure_ascii=False).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", CTYPE)
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
+                gateway_faults.respond(self, status, {"Content-Type": CTYPE},
+                                       out, fault)
 
             def do_GET(self):
                 fake._record({"path": self.path, "error":
@@ -103,18 +104,22 @@ class FakeTencent:
             def log_message(self, *args):
                 pass
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       daemon=True)
-        self.thread.start()
+        self.fault = None
+        self.listener = gateway_faults.Listener(Handler)
 
     @property
     def endpoint(self):
-        return "http://127.0.0.1:%d" % self.server.server_address[1]
+        return "http://127.0.0.1:%d" % self.listener.port
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.listener.stop()
+
+    def away(self):
+        """Gone: connections refused (and open ones closed) until back()."""
+        self.listener.away()
+
+    def back(self):
+        self.listener.back()
 
     # -- checking
 
@@ -211,8 +216,9 @@ class FakeTencent:
                              "RequestId": str(uuid.uuid4())}}
 
     def _handle(self, path, headers, body):
+        """(status, answer, fault) for one request."""
         r = {"path": path, "headers": dict(headers.items()), "raw": body,
-             "doc": None, "error": None, "answer": None,
+             "doc": None, "error": None, "answer": None, "fault": None,
              "at": time.monotonic()}
         bad = self._check_headers(path, headers, body)
         if bad is None:
@@ -226,17 +232,26 @@ class FakeTencent:
             r["error"] = "%s: %s" % bad
             r["answer"] = self._error(*bad)
             self._record(r)
-            return 200, r["answer"]
+            return 200, r["answer"], None
         with self.cond:
             self.good += 1
             n = self.good
-        what = self.script(n, r["doc"])
+        if self.fault is not None:
+            r["fault"] = self.fault([p[3:] for p in
+                                     r["doc"]["PhoneNumberSet"]])
+        if gateway_faults.replaces_answer(r["fault"]):
+            self._record(r)
+            return None, None, r["fault"]
+        what = gateway_faults.answer_of(r["fault"])
+        if what is None:
+            what = self.script(n, r["doc"])
         if isinstance(what, str):
             r["answer"] = self._error(what, "scripted " + what)
         else:
             r["answer"] = self._statuses(r["doc"], what)
         self._record(r)
-        return 200, r["answer"]
+        return 200, r["answer"], (r["fault"] if gateway_faults.is_fault(
+            r["fault"]) else None)
 
     # -- what the test reads
 

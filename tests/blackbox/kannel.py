@@ -25,12 +25,15 @@ Facts seen with 1.4.5 that callers depend on:
   a UCS-2 reply reaches get-url as UTF-8 (%a, %b URL-encoded).
 """
 
+import contextlib
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -214,6 +217,7 @@ class Kannel:
                      for p in ("bearerbox", "fakesmsc", "smsbox")}
         self.procs = {}
         self._fakesmsc_runs = 0
+        self._smsbox_runs = 0
         self._fakesmsc_log_start = 0	# where the current run's log begins
         self._injected = 0	# replies written to the current run
         self.timings = {}
@@ -337,14 +341,36 @@ class Kannel:
                        "bearerbox admin status did not list the fake SMSC")
             self.timings["bearerbox"] = time.monotonic() - t0
             self.start_fakesmsc(timeout=end - time.monotonic())
-            self._spawn("smsbox", [SMSBOX, self.conf_path])
-            self._wait("smsbox", self._smsbox_ready, end - time.monotonic(),
-                       "smsbox did not connect and answer on sendsms-port")
+            self.start_smsbox(timeout=end - time.monotonic())
             self.timings["start"] = time.monotonic() - t0
         except BaseException:
             self.stop()
             raise
         return self
+
+    def start_smsbox(self, timeout=10.0):
+        """(Re)start smsbox; wait until it is connected and serves sendsms."""
+        if self.procs.get("smsbox") is not None:
+            self.stop_smsbox()
+        self._spawn("smsbox", [SMSBOX, self.conf_path],
+                    append=self._smsbox_runs > 0)
+        self._smsbox_runs += 1
+        self._wait("smsbox", self._smsbox_ready, timeout,
+                   "smsbox did not connect and answer on sendsms-port")
+
+    def stop_smsbox(self):
+        """
+        Take smsbox down: sendsms is refused, and delivery reports and
+        replies wait in bearerbox until an smsbox connects again.
+        """
+        p = self.procs.pop("smsbox", None)
+        if p is not None:
+            _terminate(p)
+        end = time.monotonic() + STOP_TIMEOUT
+        while self.procs.get("bearerbox") and time.monotonic() < end:
+            if "smsbox:" not in self.status():
+                break
+            time.sleep(POLL)
 
     def _smsbox_ready(self):
         if "smsbox:" not in self.status():
@@ -564,6 +590,27 @@ class Kannel:
 
     def all_logs(self, n=40):
         return "\n".join(self.log_tail(w, n) for w in self.logs)
+
+
+@contextlib.contextmanager
+def running(name, failed, **kw):
+    """
+    A started Kannel(workdir, name=name, **kw) in a temporary directory of
+    its own.  On the way out it is stopped; its directory is removed, or,
+    when failed() says the test failed, kept and its logs printed.
+    """
+    workdir = tempfile.mkdtemp(prefix="szkannel-%s-" % name, dir="/tmp")
+    k = Kannel(workdir, name=name, **kw)
+    k.start()
+    try:
+        yield k
+    finally:
+        k.stop()
+        if failed():
+            print("---- kannel %s in %s, timings %r\n%s" % (
+                name, workdir, k.timings, k.all_logs()))
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _signal(p, sig):

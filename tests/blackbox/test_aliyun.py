@@ -33,17 +33,24 @@ def cfg_str(s):
     return '"%s"' % s.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def aliyun_channel(fake, name="ali", template_param=TEMPLATE_PARAM,
+                   limit_retry_after=2, extra=""):
+    """The config group of an sms_aliyun channel on the fake."""
+    return ('{ name = "%s"; plugin = "sms_aliyun"; '
+            'access_key_id = "%s"; access_key_secret = "%s"; '
+            'sign_name = "南湖街道"; template_code = "SMS_465930001"; '
+            'template_param = %s; endpoint = "%s"; limit_retry_after = %d; '
+            'inbound_secret = "%s"; %s }'
+            % (name, KEY_ID, KEY_SECRET, cfg_str(template_param), fake.url,
+               limit_retry_after, INBOUND_SECRET, extra))
+
+
 @pytest.fixture
 def aliyun(daemons):
     """A daemon routing every role to an sms_aliyun channel on the fake."""
     fake = FakeAliyun(KEY_ID, KEY_SECRET)
-    chans = ('channels = ( { name = "ali"; plugin = "sms_aliyun"; '
-             'access_key_id = "%s"; access_key_secret = "%s"; '
-             'sign_name = "南湖街道"; template_code = "SMS_465930001"; '
-             'template_param = %s; endpoint = "%s"; limit_retry_after = 2; '
-             'inbound_secret = "%s"; } );\nrouting = { %s };'
-             % (KEY_ID, KEY_SECRET, cfg_str(TEMPLATE_PARAM), fake.url,
-                INBOUND_SECRET,
+    chans = ('channels = ( %s );\nrouting = { %s };'
+             % (aliyun_channel(fake),
                 " ".join('%s = [ "ali" ];' % r for r in ROLES)))
     d = daemons(start=False, name="aliyun", channels=chans)
     # No {url} in the text: every recipient's text is the same, so the

@@ -21,9 +21,7 @@ import http.server
 import json
 import os
 import secrets
-import shutil
 import signal
-import tempfile
 import threading
 import time
 
@@ -432,15 +430,9 @@ def require_kannel():
 def gw(request):
     """One real Kannel for the module (fakesmsc as the phones)."""
     require_kannel()
-    workdir = tempfile.mkdtemp(prefix="szfanout-kannel-", dir="/tmp")
-    k = kannel.Kannel(workdir, name="fanout")
-    k.start()
-    yield k
-    k.stop()
-    if request.session.testsfailed:
-        print("---- kannel in %s\n%s" % (workdir, k.all_logs()))
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with kannel.running("fanout",
+                        lambda: request.session.testsfailed > 0) as k:
+        yield k
 
 
 INBOUND_SECRET = "in-" + secrets.token_hex(12)

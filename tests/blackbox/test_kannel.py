@@ -9,8 +9,6 @@ really does so the sms_kannel plugin's tests can rely on it.
 import http.server
 import os
 import secrets
-import shutil
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -18,7 +16,7 @@ import urllib.parse
 import pytest
 
 import kannel
-from conftest import scaled
+from conftest import call_failed, scaled
 
 DRILL_TEXT = ("【演练】11月30日10:00开展消防疏散演练，"
               "请单元长组织本单元居民参加。")
@@ -129,38 +127,21 @@ def rec():
     r.close()
 
 
-def _start(rec, name):
-    require_kannel()
-    workdir = tempfile.mkdtemp(prefix="szkannel-", dir="/tmp")
-    k = kannel.Kannel(workdir, service_url=rec.url("/v1/inbound/sms"),
-                      name=name)
-    k.start()
-    return k, workdir
-
-
-def _finish(k, workdir, failed):
-    k.stop()
-    if failed:
-        print("---- kannel %s in %s, timings %r\n%s" % (
-            k.name, workdir, k.timings, k.all_logs()))
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def gw(request, rec):
     """One gateway for the module's tests that keep the SMSC up."""
-    k, workdir = _start(rec, "shared")
-    yield k
-    _finish(k, workdir, request.session.testsfailed > 0)
+    require_kannel()
+    with kannel.running("shared", lambda: request.session.testsfailed > 0,
+                        service_url=rec.url("/v1/inbound/sms")) as k:
+        yield k
 
 
 @pytest.fixture
 def own_gw(request, rec):
-    k, workdir = _start(rec, "own")
-    yield k
-    rep = getattr(request.node, "rep_call", None)
-    _finish(k, workdir, rep is None or rep.failed)
+    require_kannel()
+    with kannel.running("own", lambda: call_failed(request),
+                        service_url=rec.url("/v1/inbound/sms")) as k:
+        yield k
 
 
 def test_sendsms_ucs2_to_two_numbers(gw):

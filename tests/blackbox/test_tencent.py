@@ -47,16 +47,21 @@ def fakes():
         f.close()
 
 
+def tencent_channel(fake, name="tx", params="{title},{code}", extra=""):
+    """The config group of an sms_tencent channel on the fake."""
+    return ('{ name = "%s"; plugin = "sms_tencent"; '
+            'secret_id = "%s"; secret_key = "%s"; sdk_app_id = "%s"; '
+            'sign_name = "南湖街道"; template_id = "%s"; '
+            'template_params = "%s"; endpoint = "%s"; '
+            'inbound_secret = "%s"; batch = 200; %s }' % (
+                name, SECRET_ID, SECRET_KEY, APP_ID, TEMPLATE_ID, params,
+                fake.endpoint, INBOUND_SECRET, extra))
+
+
 def tencent_daemon(daemons, fake, params="{title},{code}"):
-    chans = ('channels = ( { name = "tx"; plugin = "sms_tencent"; '
-             'secret_id = "%s"; secret_key = "%s"; sdk_app_id = "%s"; '
-             'sign_name = "南湖街道"; template_id = "%s"; '
-             'template_params = "%s"; endpoint = "%s"; '
-             'inbound_secret = "%s"; batch = 200; } );\n'
-             'routing = { %s };' % (
-                 SECRET_ID, SECRET_KEY, APP_ID, TEMPLATE_ID, params,
-                 fake.endpoint, INBOUND_SECRET,
-                 " ".join('%s = [ "tx" ];' % r for r in ALL_ROLES)))
+    chans = ('channels = ( %s );\nrouting = { %s };' % (
+        tencent_channel(fake, params=params),
+        " ".join('%s = [ "tx" ];' % r for r in ALL_ROLES)))
     # No {url}: every text the same, so the host batches them.
     d = daemons(start=False, name="tencent", channels=chans)
     d.write_config(extra='templates = { drill = "{title}：{body}"; };')
@@ -121,7 +126,7 @@ def report(phone, sid, ok=True):
 
 def post_fake(fake, body, key=SECRET_KEY, ts=None, host=None):
     ts = int(time.time()) if ts is None else ts
-    host = host or "127.0.0.1:%d" % fake.server.server_address[1]
+    host = host or "127.0.0.1:%d" % fake.listener.port
     date = time.strftime("%Y-%m-%d", time.gmtime(ts))
     sig = tc3_signature(key, ts, host, CTYPE, body)
     h = {"Content-Type": CTYPE, "Host": host, "X-TC-Action": "SendSms",
@@ -131,7 +136,7 @@ def post_fake(fake, body, key=SECRET_KEY, ts=None, host=None):
                           "SignedHeaders=content-type;host, Signature=%s" % (
                               SECRET_ID, date, sig)}
     conn = http.client.HTTPConnection("127.0.0.1",
-                                      fake.server.server_address[1], timeout=5)
+                                      fake.listener.port, timeout=5)
     try:
         conn.request("POST", "/", body=body, headers=h)
         return json.loads(conn.getresponse().read())["Response"]

@@ -486,6 +486,20 @@ fh_answer_error(struct fakehost *fh, size_t i, int code, const char *error)
 	fh_deliver(fh, i, &fr);
 }
 
+void
+fh_answer_cut(struct fakehost *fh, size_t i, long status, const char *body,
+    int code, const char *error)
+{
+	struct fh_resp fr = { 0 };
+
+	fr.r.status = status;
+	fr.r.transport_error = code;
+	fr.r.error = error == NULL ? "" : error;
+	fr.r.body = body == NULL ? "" : body;
+	fr.r.body_len = strlen(fr.r.body);
+	fh_deliver(fh, i, &fr);
+}
+
 /* ---- helpers for tests ----------------------------------------------- */
 
 const char *

@@ -155,6 +155,12 @@ void	fh_answer(struct fakehost *fh, size_t i, long status,
 /* Answer recorded request i with a transport error (status 0). */
 void	fh_answer_error(struct fakehost *fh, size_t i, int code,
 	    const char *error);
+/*
+ * Answer request i with an answer cut short: status and the body so far,
+ * then a transport error (as when the timeout strikes mid-body).
+ */
+void	fh_answer_cut(struct fakehost *fh, size_t i, long status,
+	    const char *body, int code, const char *error);
 
 /* The value of a request header (case-insensitive name, value trimmed). */
 const char *fh_req_header(const struct fh_req *req, const char *name);

@@ -591,9 +591,14 @@ test_close_in_flight(void **state)
 
 /* ---- answers --------------------------------------------------------- */
 
+/*
+ * Send three numbers in one call and answer it: with status, headers and
+ * body; with a transport error (status 0, body = the error); or, with
+ * both a status and a transport error, cut short after body.
+ */
 static void
-expect_answer(long status, const char *body, int transport,
-    enum sz_outcome want, int after, const char *why)
+expect_answer_h(long status, const char *const *headers, const char *body,
+    int transport, enum sz_outcome want, int after, const char *why)
 {
 	struct fakehost *fh = fh_aliyun();
 	struct batch b;
@@ -601,10 +606,13 @@ expect_answer(long status, const char *body, int transport,
 	if (fh_open(fh, plugin) != 0)
 		fail_msg("open: %s", fh_err(fh));
 	(void)send3(fh, &b);
-	if (transport)
+	if (transport && status != 0)
+		fh_answer_cut(fh, 0, status, body, transport,
+		    "Operation timed out after 2000 milliseconds");
+	else if (transport)
 		fh_answer_error(fh, 0, transport, body);
 	else
-		fh_answer(fh, 0, status, NULL, body);
+		fh_answer(fh, 0, status, headers, body);
 	assert_int_equal(fh->n_outcomes, 3);
 	for (size_t i = 0; i < 3; i++) {
 		const struct fh_outcome *o = &fh->outcomes[i];
@@ -622,6 +630,13 @@ expect_answer(long status, const char *body, int transport,
 	}
 	assert_no_numbers(fh);
 	fh_free(fh);
+}
+
+static void
+expect_answer(long status, const char *body, int transport,
+    enum sz_outcome want, int after, const char *why)
+{
+	expect_answer_h(status, NULL, body, transport, want, after, why);
 }
 
 #define ANS(code)	"{\"Message\":\"x\",\"RequestId\":\"r\",\"Code\":\"" \
@@ -686,6 +701,40 @@ test_limit_retry_after(void **state)
 	fh_answer(fh, 0, 200, NULL, ANS("isv.BUSINESS_LIMIT_CONTROL"));
 	assert_int_equal(fh->outcomes[0].retry_after, 5);
 	fh_free(fh);
+}
+
+/* A proxy's 429 or 503 with Retry-After: not before it says. */
+static void
+test_retry_after_header(void **state)
+{
+	static const char *const ra[] = { "Retry-After: 7", NULL };
+
+	(void)state;
+	expect_answer_h(429, ra, "<html>Too Many Requests</html>", 0,
+	    SZ_RETRY, 7, "HTTP 429");
+	expect_answer_h(503, ra, ANS("ServiceUnavailable"), 0, SZ_RETRY, 7,
+	    "ServiceUnavailable");
+	expect_answer_h(400, ra, ANS("Throttling.User"), 0, SZ_RETRY, 7,
+	    "Throttling.User");
+	/* The Code asks for longer: the Code wins. */
+	expect_answer_h(200, ra, ANS("isv.BUSINESS_LIMIT_CONTROL"), 0,
+	    SZ_RETRY, 60, "isv.BUSINESS_LIMIT_CONTROL");
+}
+
+/*
+ * An answer cut short by the timeout is no answer: retried.  A throttled
+ * 400 whose Code never came must not read as a refusal.
+ */
+static void
+test_answer_cut_short(void **state)
+{
+	(void)state;
+	expect_answer(400, "{\"Message\":\"Request was denied\",\"Code\":"
+	    "\"Thro", 28, SZ_RETRY, 0, "answer cut short, transport error 28");
+	expect_answer(200, "{\"Message\":\"OK\",\"RequestId\":\"r\",\"Co", 28,
+	    SZ_RETRY, 0, "answer cut short, transport error 28");
+	expect_answer(200, "", 28, SZ_RETRY, 0,
+	    "answer cut short, transport error 28");
 }
 
 /* An illegal number in a batch: each number alone, to find it. */
@@ -888,6 +937,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_limit_retry_after),
+		cmocka_unit_test(test_retry_after_header),
+		cmocka_unit_test(test_answer_cut_short),
 		cmocka_unit_test_setup_teardown(test_illegal_number_split,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reports, setup, teardown),

@@ -562,9 +562,14 @@ test_per_number_answers(void **state)
 	fh_free(fh);
 }
 
+/*
+ * Answer a call of three numbers: status < 0 is a transport error;
+ * otherwise status and body with Retry-After: 7 or, with transport set,
+ * cut short after body by that transport error.
+ */
 static void
-expect_all(long status, const char *body, enum sz_outcome o, int after,
-    const char *why)
+expect_cut(long status, const char *body, int transport, enum sz_outcome o,
+    int after, const char *why)
 {
 	static const char *const ra[] = { "Retry-After: 7", NULL };
 	struct fakehost *fh;
@@ -573,6 +578,9 @@ expect_all(long status, const char *body, enum sz_outcome o, int after,
 	fh = sent3(&b);
 	if (status < 0)
 		fh_answer_error(fh, 0, 7, "Failed to connect");
+	else if (transport)
+		fh_answer_cut(fh, 0, status, body, transport,
+		    "Operation timed out after 2000 milliseconds");
 	else
 		fh_answer(fh, 0, status, ra, body);
 	assert_int_equal(fh->n_outcomes, 3);
@@ -589,6 +597,13 @@ expect_all(long status, const char *body, enum sz_outcome o, int after,
 	}
 	assert_nothing_leaks(fh);
 	fh_free(fh);
+}
+
+static void
+expect_all(long status, const char *body, enum sz_outcome o, int after,
+    const char *why)
+{
+	expect_cut(status, body, 0, o, after, why);
 }
 
 #define ERR(code) "{\"Response\":{\"Error\":{\"Code\":\"" code "\"," \
@@ -627,6 +642,19 @@ test_whole_call_answers(void **state)
 	expect_all(-1, NULL, SZ_RETRY, 0, "transport error 7");
 	expect_all(200, "not json", SZ_RETRY, 0, "not JSON");
 	expect_all(200, "{\"Response\":{}}", SZ_RETRY, 0, "neither");
+}
+
+/* An answer cut short by the timeout is no answer: retried, a 4xx too. */
+static void
+test_answer_cut_short(void **state)
+{
+	(void)state;
+	expect_cut(200, "{\"Response\":{\"Error\":{\"Code\":\"RequestLim", 28,
+	    SZ_RETRY, 0, "answer cut short, transport error 28");
+	expect_cut(200, "{\"Response\":{\"SendStatusSet\":[{\"Seri", 28,
+	    SZ_RETRY, 0, "answer cut short, transport error 28");
+	expect_cut(400, "<html><body>Bad Req", 28, SZ_RETRY, 0,
+	    "answer cut short, transport error 28");
 }
 
 static void
@@ -802,6 +830,7 @@ main(void)
 		T(test_kept_back),
 		cmocka_unit_test(test_per_number_answers),
 		cmocka_unit_test(test_whole_call_answers),
+		cmocka_unit_test(test_answer_cut_short),
 		T(test_close_in_flight),
 		T(test_status_callback),
 		T(test_reply_callback),
