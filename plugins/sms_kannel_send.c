@@ -351,9 +351,11 @@ kannel_accepted(struct kreq *r, const char *body)
 }
 
 /*
- * Anything but 2xx.  5xx, 408, 429 and no answer at all are worth another
- * try; any other answer (403 bad password, 400 a field Kannel refused)
- * will not change by itself.
+ * Anything but 2xx.  5xx, 408, 429, no answer at all and an answer cut
+ * short are worth another try; any other answer (403 bad password, 400 a
+ * field Kannel refused) will not change by itself.  A list of failed
+ * receivers counts only when the whole answer came: a cut one may lack
+ * numbers that failed.
  */
 static void
 kannel_refused(struct kreq *r, const struct sz_http_resp *resp,
@@ -366,11 +368,12 @@ kannel_refused(struct kreq *r, const struct sz_http_resp *resp,
 	long st = resp->status;
 
 	kannel_why(resp, body, why, sizeof(why));
-	if (st == 0 || st >= 500 || st == 408 || st == 429) {
+	if (st == 0 || resp->transport_error != 0 || st >= 500 || st == 408 ||
+	    st == 429) {
 		o = SZ_RETRY;
 		after = st == 0 ? 0 : plug_retry_after(resp);
-		partial = st >= 500 && body != NULL &&
-		    strstr(body, "Failed receivers are:") != NULL;
+		partial = st >= 500 && resp->transport_error == 0 &&
+		    body != NULL && strstr(body, "Failed receivers are:") != NULL;
 	}
 	k->host->log(k->chan, o == SZ_RETRY ? SZ_LOG_WARN : SZ_LOG_ERROR,
 	    "sms_kannel: sendsms batch %s (%zu messages): %s", r->v[0].id,

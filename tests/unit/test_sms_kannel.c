@@ -481,6 +481,21 @@ test_partial_answers(void **state)
 	assert_int_equal(fh->outcomes[4].outcome, SZ_ACCEPTED);
 	assert_string_equal(fh->outcomes[4].provider_id, "d-100:13800000002");
 	assert_int_equal(fh->outcomes[5].outcome, SZ_RETRY);
+
+	/* The same answer cut short by the timeout: every number again. */
+	assert_int_equal(plugin->send(fh->state, fh_chan(fh), b.p, 3), 0);
+	fh_answer_cut(fh, 2, 500, "Sending failed. Failed receivers are: "
+	    "1380000", 28, "Operation timed out after 2000 milliseconds");
+	assert_int_equal(fh->n_outcomes, 9);
+	for (size_t i = 6; i < 9; i++)
+		assert_int_equal(fh->outcomes[i].outcome, SZ_RETRY);
+	/* A refusal cut short is not a refusal yet. */
+	assert_int_equal(plugin->send(fh->state, fh_chan(fh), b.p, 3), 0);
+	fh_answer_cut(fh, 3, 403, "Authorization fa", 28,
+	    "Operation timed out after 2000 milliseconds");
+	assert_int_equal(fh->n_outcomes, 12);
+	for (size_t i = 9; i < 12; i++)
+		assert_int_equal(fh->outcomes[i].outcome, SZ_RETRY);
 }
 
 /* Bad numbers, a number twice, another text: kept back, told at once. */
