@@ -186,19 +186,27 @@ def sms_daemon(daemons, channels, by_role):
 
 
 def deliveries(d, aid):
-    """{phone: [(channel, state, attempts, next_at - updated_at, error)]}."""
+    """{phone: [(channel, state, attempts, next_at - updated_at, error)]}.
+    The database holds numbers sealed: the recipients list (in row id
+    order) says whose each recipient row is."""
+    r = d.get("/v1/alerts/%d/recipients" % aid)
+    assert r.status == 200, r
     con = sqlite3.connect("file:%s?mode=ro" % d.db_path, uri=True, timeout=5)
     try:
+        ids = [x[0] for x in con.execute(
+            "SELECT id FROM recipients WHERE alert_id = ? ORDER BY id",
+            (aid,))]
         rows = con.execute(
-            "SELECT r.phone, x.channel, x.state, x.attempts, "
-            "x.next_at - x.updated_at, x.error FROM deliveries x JOIN "
-            "recipients r ON r.id = x.recipient_id WHERE x.alert_id = ? "
-            "ORDER BY x.id", (aid,)).fetchall()
+            "SELECT x.recipient_id, x.channel, x.state, x.attempts, "
+            "x.next_at - x.updated_at, x.error FROM deliveries x "
+            "WHERE x.alert_id = ? ORDER BY x.id", (aid,)).fetchall()
     finally:
         con.close()
+    phone = dict(zip(ids, (x["phone"] for x in r.json()["recipients"])))
+    assert len(phone) == len(ids) == len(r.json()["recipients"])
     out = {}
     for row in rows:
-        out.setdefault(row[0], []).append(row[1:])
+        out.setdefault(phone[row[0]], []).append(row[1:])
     return out
 
 
