@@ -97,7 +97,7 @@ def db_query(d, sql, args=()):
         con.close()
 
 
-def stop_and_check_integrity(d):
+def stop_and_check_integrity(d, seed=SEED):
     """A clean SIGTERM stop, then PRAGMA integrity_check on the file."""
     rc = d.stop()
     assert rc == 0, "exit %r on SIGTERM:\n%s" % (rc, d.log_tail())
@@ -106,7 +106,7 @@ def stop_and_check_integrity(d):
         res = [r[0] for r in con.execute("PRAGMA integrity_check")]
     finally:
         con.close()
-    assert res == ["ok"], "integrity_check (seed %d): %r" % (SEED, res[:20])
+    assert res == ["ok"], "integrity_check (seed %d): %r" % (seed, res[:20])
 
 
 def webhook_daemon(daemons, rec, name):
@@ -115,7 +115,7 @@ def webhook_daemon(daemons, rec, name):
         routing_all("hook"), name=name)
 
 
-def wait_drained(d, aid, n, timeout):
+def wait_drained(d, aid, n, timeout, seed=SEED):
     """Counts of alert aid once none of its n recipients is pending."""
     end = time.monotonic() + timeout
     while True:
@@ -124,7 +124,7 @@ def wait_drained(d, aid, n, timeout):
             return c
         if time.monotonic() > end:
             pytest.fail("alert %d not drained in %.0f s (seed %d): %r\n%s"
-                        % (aid, timeout, SEED, c, d.log_tail(20)))
+                        % (aid, timeout, seed, c, d.log_tail(20)))
         time.sleep(0.2)
 
 
@@ -186,7 +186,7 @@ class Creator(threading.Thread):
             self.error = e
 
 
-def unanswered_or_whole(d, made, by_grid):
+def unanswered_or_whole(d, made, by_grid, seed=SEED):
     """
     (alert id, phones) of every create answered 201, and of every create
     whose answer never came but which is there: then in full.
@@ -204,7 +204,7 @@ def unanswered_or_whole(d, made, by_grid):
                          "recipients WHERE alert_id = ?", (got[0][0],))[0]
             assert n == (len(want), len(want)), \
                 "seed %d: %s is there in part: %r of %d" % (
-                    SEED, title, n, len(want))
+                    seed, title, n, len(want))
             out.append((got[0][0], want))
     return out
 
