@@ -28,34 +28,44 @@ keyfile_sync_dir(const char *path)
 	return rc;
 }
 
+/*
+ * The key is written whole to PATH.new, synced, then linked in as PATH:
+ * a crash or power cut leaves no key or the whole key, never a short one.
+ * link() never replaces a key that is there.
+ */
 static int
 keyfile_create(const char *path, unsigned char *key, size_t len, char *err,
     size_t errlen)
 {
-	int fd;
+	char tmp[PATH_MAX];
+	int fd, rc = KEYFILE_ERROR;
 
 	if (getrandom(key, len, 0) != (ssize_t)len) {
 		snprintf(err, errlen, "%s: no random bytes: %s", path,
 		    strerror(errno));
 		return KEYFILE_ERROR;
 	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
+		snprintf(err, errlen, "%s: path too long", path);
 		return KEYFILE_ERROR;
 	}
-	if (write(fd, key, len) != (ssize_t)len || fsync(fd) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
+	unlink(tmp);		/* what a crash left half made */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		return KEYFILE_ERROR;
 	}
-	close(fd);
-	if (keyfile_sync_dir(path) != 0) {
+	if (write(fd, key, len) != (ssize_t)len || fsync(fd) != 0)
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	else if (link(tmp, path) != 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	else if (keyfile_sync_dir(path) != 0)
 		snprintf(err, errlen, "%s: syncing its directory: %s", path,
 		    strerror(errno));
-		return KEYFILE_ERROR;
-	}
-	return KEYFILE_CREATED;
+	else
+		rc = KEYFILE_CREATED;
+	close(fd);
+	unlink(tmp);
+	return rc;
 }
 
 int
