@@ -175,7 +175,7 @@ health_channels(struct daemon *d)
 		    "accepted", (json_int_t)v[i]->n_accepted,
 		    "retried", (json_int_t)v[i]->n_retried,
 		    "failed", (json_int_t)v[i]->n_failed,
-		    "in_flight", v[i]->inflight));
+		    "in_flight", chan_inflight(v[i])));
 	return a;
 }
 

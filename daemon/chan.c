@@ -348,6 +348,7 @@ chan_new(struct chan_set *cs, const struct config *cfg, size_t i, char *err,
 	c->d = cs->d;
 	c->dp = cs->dp;
 	c->cfg = &cfg->channels[i];
+	c->first = c;
 	if (chan_open_one(c, cs, cfg, err, errlen) != 0) {
 		chan_targets_free(c);
 		free(c);
@@ -465,6 +466,14 @@ chan_reload(struct chan_set *cs, const struct config *next, char *changed,
 			c->n_delivered = was->n_delivered;
 			c->n_undelivered = was->n_undelivered;
 			c->n_errors = was->n_errors;
+			/*
+			 * So do the concurrency and the rate: what the old
+			 * one still has in flight counts, and a reload
+			 * never refills the bucket.
+			 */
+			c->first = was->first;
+			c->tokens = was->tokens;
+			c->refilled = was->refilled;
 		}
 		chan_note(changed, changedlen, next->channels[i].name,
 		    was != NULL ? "changed" : "added");
@@ -532,7 +541,7 @@ chan_budget(struct sz_chan *c)
 	double dt, cap;
 	bool posts = chan_by_target(c);
 
-	if (c->inflight >= c->cfg->concurrency)
+	if (chan_inflight(c) >= c->cfg->concurrency)
 		return 0;
 	if (c->cfg->rate <= 0)
 		return c->batch;
@@ -556,6 +565,14 @@ void
 chan_spend(struct sz_chan *c, unsigned n)
 {
 	c->inflight++;
+	c->first->line_inflight++;
 	if (c->cfg->rate > 0)
 		c->tokens -= chan_by_target(c) ? 1 : n;
+}
+
+void
+chan_done(struct sz_chan *c)
+{
+	c->inflight--;
+	c->first->line_inflight--;
 }

@@ -40,6 +40,14 @@ struct sz_chan {
 	unsigned			 batch;		/* messages per send() */
 	int				 inflight;	/* send() requests not yet
 							 * fully answered */
+	/*
+	 * The first generation of this channel since start: itself, unless
+	 * a reload replaced one of the same name.  Its line_inflight counts
+	 * the requests in flight on every generation, so that a retired one
+	 * still finishing and its successor share one concurrency.
+	 */
+	struct sz_chan			*first;
+	int				 line_inflight;
 	bool				 full;		/* no budget left this pass */
 	bool				 retired;	/* replaced or dropped by a
 							 * reload: sends nothing more */
@@ -119,6 +127,15 @@ void chan_replies_free(struct chan_reply *v, size_t n);
 unsigned chan_budget(struct sz_chan *c);
 /* One request of n messages starts: count it and take n from the rate. */
 void chan_spend(struct sz_chan *c, unsigned n);
+/* A request chan_spend() counted is fully answered. */
+void chan_done(struct sz_chan *c);
+
+/* Requests in flight on the channel and on the ones it replaced. */
+static inline int
+chan_inflight(const struct sz_chan *c)
+{
+	return c->first->line_inflight;
+}
 
 /* Whether the channel's plugin batches by target (a group robot). */
 static inline bool

@@ -114,7 +114,7 @@ dp_job_settle(struct dispatch *dp, struct job *j, enum sz_outcome o,
 	if (j->st == JOB_SENDING) {
 		dp->n_sending--;
 		if (j->req != NULL && --j->req->left == 0) {
-			j->req->chan->inflight--;
+			chan_done(j->req->chan);
 			free(j->req);
 		}
 		j->req = NULL;
@@ -182,7 +182,7 @@ dispatch_outcome(struct dispatch *dp, struct sz_chan *c, const char *msg_id,
 	 * (of higher priority) interrupts the turn and starts them, and the
 	 * turn goes on.
 	 */
-	if (c->cfg->concurrency - c->inflight >= DISPATCH_REFILL &&
+	if (c->cfg->concurrency - chan_inflight(c) >= DISPATCH_REFILL &&
 	    !c->retired && chan_budget(c) > 0)
 		event_active(dp->refill, EV_TIMEOUT, 0);
 	if (!dp->kicked) {

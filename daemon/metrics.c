@@ -219,10 +219,11 @@ render_channels(struct evbuffer *o, struct daemon *d)
 		chan_line(o, "sanzhang_plugin_errors_total", v[i], "",
 		    v[i]->n_errors);
 	family(o, "sanzhang_channel_in_flight", "gauge",
-	    "The channel's requests not yet answered.");
+	    "The channel's requests not yet answered (with those of the "
+	    "configurations a reload replaced).");
 	for (size_t i = 0; i < n; i++)
 		chan_line(o, "sanzhang_channel_in_flight", v[i], "",
-		    (uint64_t)v[i]->inflight);
+		    (uint64_t)chan_inflight(v[i]));
 }
 
 static void

@@ -77,11 +77,28 @@ class Receiver:
         self.delay = delay
         self.requests = []
         self.seen = {}		# webhook-id -> requests so far
+        self.busy = 0		# requests being answered now
+        self.peak = 0		# the most at once
         self.cond = threading.Condition()
         rec = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
+                with rec.cond:
+                    rec.busy += 1
+                    rec.peak = max(rec.peak, rec.busy)
+                try:
+                    status = self._take()
+                finally:
+                    # Before the answer: the sender's next request may
+                    # follow it at once, on another thread.
+                    with rec.cond:
+                        rec.busy -= 1
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def _take(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else b""
                 r = rec._check(self.path, self.headers, body)
@@ -93,9 +110,7 @@ class Receiver:
                     rec.cond.notify_all()
                 if rec.delay:
                     time.sleep(rec.delay)
-                self.send_response(r["status"])
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                return r["status"]
 
             def log_message(self, *args):
                 pass

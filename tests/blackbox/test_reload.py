@@ -198,6 +198,31 @@ def test_reload_changes_channels(daemons, receivers):
     assert d.get("/v1/inbound/hook").status == 404
 
 
+def test_reloads_keep_the_channels_concurrency(daemons, receivers):
+    """
+    A reload in the middle of a fan-out adds nothing to the channel's
+    concurrency: what the replaced configuration still has in flight
+    counts against the new one, so the gateway never has more requests
+    at once than configured, however many reloads land meanwhile.
+    """
+    rec = receivers(delay=0.5)	# each request held half a second
+    d = started(daemons, rec, hook_extra="concurrency = 4;")
+    n = 40
+    d.load(crash_rows(n))
+    a = create(d, drill(targets=["220104001001"], roles=["unit_leader"]))
+    rec.wait(4, 10)
+    for i in range(1, 7):
+        # Another timeout makes it a changed channel, opened anew.
+        write_conf(d, rec, hook_extra="concurrency = 4; timeout_ms = %d;"
+                   % (20000 + i))
+        hup(d, i)
+        assert "(hook changed)" in last_reload_line(d), last_reload_line(d)
+    wait_counts(d, a["id"], zero_counts(sent=n), 60)
+    assert rec.peak == 4, "%d requests at once, concurrency 4" % rec.peak
+    assert sorted(r["id"] for r in rec.snapshot()) == \
+        sorted({r["id"] for r in rec.snapshot()})
+
+
 def test_hundred_reloads_under_load(daemons, receivers):
     """
     No message, no request lost while the config is swapped 100 times,
