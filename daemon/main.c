@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SYSCONFDIR
@@ -40,7 +41,7 @@
 struct stopper {
 	struct daemon	*d;
 	struct event	*poll;
-	int		 waited_ms;
+	struct timespec	 since;		/* the stop signal, CLOCK_MONOTONIC */
 };
 
 static __attribute__((noreturn)) void
@@ -54,6 +55,21 @@ usage(void)
 	exit(2);
 }
 
+/*
+ * Milliseconds since the stop signal, by the clock: the polls come later
+ * than STOP_POLL_MS apart when the loop is busy (requests keep coming on
+ * connections kept alive), so counting them would stretch the grace.
+ */
+static long
+stop_waited_ms(const struct stopper *s)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - s->since.tv_sec) * 1000 +
+	    (now.tv_nsec - s->since.tv_nsec) / 1000000;
+}
+
 /* Stop once no database job is left and every answer is written out. */
 static void
 stop_poll(evutil_socket_t fd, short what, void *arg)
@@ -63,16 +79,16 @@ stop_poll(evutil_socket_t fd, short what, void *arg)
 	size_t depth = dbq_depth(s->d->writer) + dbq_depth(s->d->readers) +
 	    dispatch_busy(s->d->dispatch) + escalate_busy(s->d->escalate);
 	size_t answers = httpd_unfinished(s->d->httpd);
+	long waited = stop_waited_ms(s);
 
-	if ((depth == 0 && answers == 0) || s->waited_ms >= STOP_GRACE_MS) {
+	if ((depth == 0 && answers == 0) || waited >= STOP_GRACE_MS) {
 		if (depth != 0 || answers != 0)
-			log_warnx("stop: after %d ms, %zu database jobs are "
+			log_warnx("stop: after %ld ms, %zu database jobs are "
 			    "queued and %zu answers unsent; finishing the jobs "
-			    "without answering", s->waited_ms, depth, answers);
+			    "without answering", waited, depth, answers);
 		event_base_loopbreak(s->d->base);
 		return;
 	}
-	s->waited_ms += STOP_POLL_MS;
 	evtimer_add(s->poll, &tv);
 }
 
@@ -91,6 +107,7 @@ on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	httpd_stop_accepting(s->d->httpd);
 	dispatch_stop(s->d->dispatch);
 	escalate_stop(s->d->escalate);
+	clock_gettime(CLOCK_MONOTONIC, &s->since);
 	s->poll = evtimer_new(s->d->base, stop_poll, s);
 	stop_poll(-1, 0, s);
 }
