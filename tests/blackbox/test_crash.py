@@ -139,6 +139,32 @@ def duplicates(reqs):
 
 # ---- 1. fan-out with alerts being created -----------------------------------
 
+def every_one_sent(rec, accepted, seed):
+    """rec's requests, all valid and answered 200, with one at least to
+    every person of every accepted (alert id, {phone})."""
+    reqs = rec.snapshot()
+    bad = [r for r in reqs if not r["valid"] or r["status"] != 200]
+    assert not bad, bad[:3]
+    for aid, want in accepted:
+        got = {phone_of(r) for r in by_alert(reqs, aid)}
+        assert got == want, "seed %d: alert %d: %d of %d never sent" % (
+            seed, aid, len(want - got), len(want))
+    return reqs
+
+
+def kill_at_random(killer, creator, rng, n, longest, after=lambda: None):
+    """n kills (or power cuts) 0.2 to longest seconds apart; every other
+    one aims at a create of creator on its way in."""
+    for k in range(n):
+        time.sleep(rng.uniform(0.2, longest))
+        if k % 2:
+            creator.sending.clear()
+            creator.sending.wait(5)
+            time.sleep(rng.uniform(0.0, 0.012))
+        killer.kill_and_restart()
+        after()
+
+
 class Creator(threading.Thread):
     """
     Creates alerts to random grids until stopped, pausing while the daemon
@@ -224,15 +250,8 @@ def test_sigkill_during_fanout(daemons, receivers):
     creator = Creator(d, killer, rng, sorted(by_grid))
     creator.start()
     at_kill = []
-    for k in range(KILLS):
-        time.sleep(rng.uniform(0.2, 1.5))
-        if k % 2:
-            # Every other kill aims at a create on its way in.
-            creator.sending.clear()
-            creator.sending.wait(5)
-            time.sleep(rng.uniform(0.0, 0.012))
-        killer.kill_and_restart()
-        at_kill.append(len(rec.snapshot()))
+    kill_at_random(killer, creator, rng, KILLS, 1.5,
+                   lambda: at_kill.append(len(rec.snapshot())))
     creator.stopping.set()
     creator.join(30)
     assert creator.error is None, "seed %d: %r" % (SEED, creator.error)
@@ -244,13 +263,7 @@ def test_sigkill_during_fanout(daemons, receivers):
         assert c["sent"] == len(want), (aid, c)
     time.sleep(0.5)		# anything sent twice more would show by now
     drained = time.monotonic() - t0
-    reqs = rec.snapshot()
-    bad = [r for r in reqs if not r["valid"] or r["status"] != 200]
-    assert not bad, bad[:3]
-    for aid, want in accepted:
-        got = {phone_of(r) for r in by_alert(reqs, aid)}
-        assert got == want, "seed %d: alert %d: %d of %d never sent" % (
-            SEED, aid, len(want - got), len(want))
+    reqs = every_one_sent(rec, accepted, SEED)
     # One delivery id per person and alert, however often it went out.
     assert len({r["id"] for r in reqs}) == sum(len(w) for _, w in accepted)
     extra, ids = duplicates(reqs)

@@ -42,6 +42,7 @@ from conftest import ADMIN, NHC, scaled
 from powercut import (SHIM, integrity_of_copy, power_env, power_restore,
                       require_shim)
 from test_crash import (Ackers, Creator, Killer, duplicates, db_query,
+                        every_one_sent, kill_at_random,
                         stop_and_check_integrity, unanswered_or_whole,
                         wait_drained)
 from test_fanout import (by_alert, crash_rows, create, drill, get_alert,
@@ -257,14 +258,7 @@ def test_power_cuts(daemons, receivers):
     ackers = Ackers(d, cutter, todo, 100.0)
     creator.start()
     ackers.start()
-    for k in range(CUTS):
-        time.sleep(rng.uniform(0.2, 1.0))
-        if k % 2:
-            # Every other cut aims at a create on its way in.
-            creator.sending.clear()
-            creator.sending.wait(5)
-            time.sleep(rng.uniform(0.0, 0.012))
-        cutter.kill_and_restart()
+    kill_at_random(cutter, creator, rng, CUTS, 1.0)
     time.sleep(0.3)
     creator.stopping.set()
     creator.join(30)
@@ -276,13 +270,7 @@ def test_power_cuts(daemons, receivers):
     accepted += unanswered_or_whole(d, creator.made, by_grid, SEED)
     for aid, want in accepted:
         wait_drained(d, aid, len(want), DRAIN_TIMEOUT, SEED)
-    reqs = rec.snapshot()
-    bad = [r for r in reqs if not r["valid"] or r["status"] != 200]
-    assert not bad, bad[:3]
-    for aid, want in accepted:
-        got = {phone_of(r) for r in by_alert(reqs, aid)}
-        assert got == want, "seed %d: alert %d: %d of %d never sent" % (
-            SEED, aid, len(want - got), len(want))
+    reqs = every_one_sent(rec, accepted, SEED)
     got = acked(d, big["id"])
     missing = ackers.recorded - got
     assert not missing, "seed %d: %d answers answered 303 and not " \

@@ -15,20 +15,10 @@
 #   PYTHON3                default /usr/bin/python3 (Debian's, with pytest)
 set -eu
 
-srcdir=$(cd "$(dirname "$0")/../.." && pwd)
-SRCDIR=${SRCDIR:-$srcdir}
-SANZHANGD=${SANZHANGD:-./sanzhangd}
-SANZHANGCTL=${SANZHANGCTL:-./sanzhangctl}
-SANZHANG_PLUGIN_DIR=${SANZHANG_PLUGIN_DIR:-./plugins/.libs}
-case $SANZHANGD in /*) ;; *) SANZHANGD=$(pwd)/$SANZHANGD ;; esac
-case $SANZHANGCTL in /*) ;; *) SANZHANGCTL=$(pwd)/$SANZHANGCTL ;; esac
-case $SANZHANG_PLUGIN_DIR in /*) ;; *) SANZHANG_PLUGIN_DIR=$(pwd)/$SANZHANG_PLUGIN_DIR ;; esac
+. "$(dirname "$0")/env.sh"
 SANZHANG_CRASH_KILLS=${SANZHANG_CRASH_KILLS:-50}
 SANZHANG_CRASH_UNITS=${SANZHANG_CRASH_UNITS:-10000}
-PYTHONDONTWRITEBYTECODE=1
-export SRCDIR SANZHANGD SANZHANGCTL SANZHANG_PLUGIN_DIR SANZHANG_CRASH_KILLS \
-	SANZHANG_CRASH_UNITS PYTHONDONTWRITEBYTECODE
-unset SANZHANG_TOKEN SANZHANG_SOCKET
+export SANZHANG_CRASH_KILLS SANZHANG_CRASH_UNITS
 
 # -s: each part prints its seed and figures (kills, duplicates, times).
 exec "${PYTHON3:-/usr/bin/python3}" -m pytest -q -s -p no:cacheprovider \

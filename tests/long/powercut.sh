@@ -16,22 +16,12 @@
 #   PYTHON3                default /usr/bin/python3 (Debian's, with pytest)
 set -eu
 
-srcdir=$(cd "$(dirname "$0")/../.." && pwd)
-SRCDIR=${SRCDIR:-$srcdir}
-SANZHANGD=${SANZHANGD:-./sanzhangd}
-SANZHANGCTL=${SANZHANGCTL:-./sanzhangctl}
-SANZHANG_PLUGIN_DIR=${SANZHANG_PLUGIN_DIR:-./plugins/.libs}
-SANZHANG_POWERCUT=${SANZHANG_POWERCUT:-./tests/powercut/.libs/powercut.so}
-case $SANZHANGD in /*) ;; *) SANZHANGD=$(pwd)/$SANZHANGD ;; esac
-case $SANZHANGCTL in /*) ;; *) SANZHANGCTL=$(pwd)/$SANZHANGCTL ;; esac
-case $SANZHANG_PLUGIN_DIR in /*) ;; *) SANZHANG_PLUGIN_DIR=$(pwd)/$SANZHANG_PLUGIN_DIR ;; esac
-case $SANZHANG_POWERCUT in /*) ;; *) SANZHANG_POWERCUT=$(pwd)/$SANZHANG_POWERCUT ;; esac
+. "$(dirname "$0")/env.sh"
+SANZHANG_POWERCUT=$(long_abs \
+    "${SANZHANG_POWERCUT:-./tests/powercut/.libs/powercut.so}")
 SANZHANG_POWER_CUTS=${SANZHANG_POWER_CUTS:-50}
 SANZHANG_POWER_UNITS=${SANZHANG_POWER_UNITS:-3000}
-PYTHONDONTWRITEBYTECODE=1
-export SRCDIR SANZHANGD SANZHANGCTL SANZHANG_PLUGIN_DIR SANZHANG_POWERCUT \
-	SANZHANG_POWER_CUTS SANZHANG_POWER_UNITS PYTHONDONTWRITEBYTECODE
-unset SANZHANG_TOKEN SANZHANG_SOCKET
+export SANZHANG_POWERCUT SANZHANG_POWER_CUTS SANZHANG_POWER_UNITS
 
 if [ ! -f "$SANZHANG_POWERCUT" ]; then
 	echo "powercut.sh: no shim $SANZHANG_POWERCUT (run make check first)" >&2
