@@ -8,7 +8,7 @@ PKGS="
   libevent-dev libcurl4-openssl-dev libsqlite3-dev libconfig-dev
   libjansson-dev libssl-dev libsystemd-dev libcmocka-dev
   sqlite3 curl ca-certificates procps
-  python3 python3-pytest
+  python3 python3-pytest python3-pytest-xdist
   kannel kannel-extras
   chromium fonts-noto-cjk
   prometheus prometheus-alertmanager mandoc

@@ -5,8 +5,9 @@
 #
 # Environment: SANZHANGD, SANZHANGCTL (default ./sanzhangd, ./sanzhangctl in
 # the current = build directory), SRCDIR (default: this script's repository),
-# PYTHON3 (default /usr/bin/python3, Debian's, which has python3-pytest).
-# Extra arguments go to pytest (e.g. -k nodes -x).
+# PYTHON3 (default /usr/bin/python3, Debian's, which has python3-pytest),
+# SANZHANG_BLACKBOX_JOBS and SANZHANG_BLACKBOX_TESTS (below).
+# Extra arguments go to pytest (e.g. -k nodes -x, or -n 0 for one at a time).
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 SRCDIR=${SRCDIR:-$here}
@@ -37,11 +38,63 @@ if [ -n "${SANZHANG_BLACKBOX_TESTS:-}" ]; then
 	for t in $SANZHANG_BLACKBOX_TESTS; do
 		set -- "$@" "$SRCDIR/tests/blackbox/$t"
 	done
-	"$PYTHON3" -m pytest -q -p no:cacheprovider "$@"
 else
-	"$PYTHON3" -m pytest -q -p no:cacheprovider "$SRCDIR/tests/blackbox" "$@"
+	set -- "$SRCDIR/tests/blackbox" "$@"
 fi
-rc=$?
+
+run_pytest() {
+	"$PYTHON3" -m pytest -q -p no:cacheprovider "$@"
+}
+
+# In parallel: with pytest-xdist (Debian's python3-pytest-xdist), in
+# SANZHANG_BLACKBOX_JOBS worker processes; by default 3 per CPU, because
+# the tests mostly wait for daemons and gateways (tests/valgrind.sh sets
+# its own).  1 runs the tests one at a time, as does a Python without
+# xdist.
+cpus=$(nproc 2>/dev/null || echo 1)
+jobs=${SANZHANG_BLACKBOX_JOBS:-$((3 * cpus))}
+case $jobs in
+''|*[!0-9]*|0)
+	echo "blackbox.sh: SANZHANG_BLACKBOX_JOBS must be a number from 1" >&2
+	exit 1 ;;
+esac
+if [ "$jobs" -gt 1 ] && ! "$PYTHON3" -c 'import xdist' 2>/dev/null; then
+	echo "blackbox.sh: $PYTHON3 has no pytest-xdist: one test at a time" \
+	    "(apt install python3-pytest-xdist to run $jobs at once)" >&2
+	jobs=1
+fi
+
+# The tests marked timing bound the daemon's timing by the wall clock, which
+# a busy neighbour would break (tests/blackbox/parallel.py): in parallel,
+# they run after the others, beside each other only.  A -m of the caller's
+# chooses the tests itself: then one run.
+split=yes
+for a; do
+	case $a in -m*) split=no ;; esac
+done
+if [ "$jobs" -eq 1 ]; then
+	run_pytest "$@"
+	rc=$?
+elif [ "$split" = no ]; then
+	run_pytest -n "$jobs" "$@"
+	rc=$?
+else
+	run_pytest -n "$jobs" -m "not timing" "$@"
+	rc=$?
+	case $rc in
+	0|1|5)
+		run_pytest -n "$jobs" -m timing "$@"
+		rc2=$?
+		# Failed if either failed; no test at all only if neither had one.
+		if [ "$rc" -eq 5 ] && [ "$rc2" -eq 5 ]; then
+			:
+		elif [ "$rc2" -eq 5 ]; then
+			[ "$rc" -eq 5 ] && rc=0
+		elif [ "$rc" -ne 1 ]; then
+			rc=$rc2
+		fi ;;
+	esac
+fi
 # 5 = no tests collected: the suite is missing, which is a failure.
 if [ "$rc" -eq 5 ]; then
 	echo "blackbox.sh: pytest collected no tests" >&2

@@ -29,6 +29,11 @@ import urllib.parse
 
 import pytest
 
+# Parallel runs (pytest-xdist): the timing marker, and the ports for
+# listeners (free_port, which tests import from here).
+from parallel import pytest_configure  # noqa: F401
+from parallel import free_port
+
 SANZHANGD = os.path.abspath(os.environ.get("SANZHANGD", "./sanzhangd"))
 SANZHANGCTL = os.path.abspath(os.environ.get("SANZHANGCTL", "./sanzhangctl"))
 # The channel plugins of the build (libtool keeps the .so in .libs).
@@ -275,12 +280,6 @@ def do_request(conn, method, path, body=None, headers=None):
         return Resp(r.status, r.getheaders(), r.read())
     finally:
         conn.close()
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def quote_code(code):

@@ -28,6 +28,8 @@ import struct
 import threading
 import time
 
+from conftest import free_port
+
 RESET = ("reset",)
 HANG = ("hang",)
 HANG_MAX = 60.0		# a hang ends by itself after this many seconds
@@ -199,7 +201,8 @@ class Listener:
 
     def __init__(self, handler):
         self.handler = handler
-        self.port = 0
+        # Not port 0: the port must stay free while away (free_port).
+        self.port = free_port()
         self.server = None
         self.thread = None
         self.conns = (threading.Lock(), set())

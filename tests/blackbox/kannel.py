@@ -31,7 +31,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -39,7 +38,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from conftest import scaled
+from conftest import free_port, scaled
 
 BEARERBOX = "/usr/sbin/bearerbox"
 SMSBOX = "/usr/sbin/smsbox"
@@ -65,17 +64,8 @@ def installed():
 
 
 def free_ports(n):
-    """n distinct free loopback TCP ports (held open together, then freed)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    """n distinct free loopback TCP ports (conftest.free_port)."""
+    return [free_port() for _ in range(n)]
 
 
 class KannelError(Exception):

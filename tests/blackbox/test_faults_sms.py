@@ -52,6 +52,9 @@ RETRY_AFTER_7 = (6.9, 8.5)		# not the plain backoff's 3.75..6.25 s
 FAST_DRIP = 0.002		# ~0.6 s for a whole answer: within the timeout
 SLOW_DRIP = 0.02		# ~5 s: the daemon gives up first
 
+# Backoff intervals and the /healthz p99 by the clock (parallel.py).
+pytestmark = pytest.mark.timing
+
 
 def wait_for(what, pred, timeout):
     end = time.monotonic() + scaled(timeout)

@@ -113,6 +113,7 @@ def built_with_notify():
     return "sd_notify: yes" in out
 
 
+@pytest.mark.timing		# the watchdog's beats, by the clock
 def test_notify_protocol(daemons, tmp_path):
     if not built_with_notify():
         if os.environ.get("CI"):
