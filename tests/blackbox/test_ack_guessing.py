@@ -9,6 +9,7 @@ says so once per address, not once per guess.
 
 import http.client
 import re
+import time
 
 import pytest
 
@@ -17,6 +18,7 @@ from test_ack import answer, create, file_daemon, links, recipient
 
 ZHANG = "13800000001"
 BURST = 20		# the documented budget of bad links per address
+EVERY_S = 6.0		# and its refill: one more every 6 s
 FORGED = "a" * 24
 
 
@@ -102,14 +104,18 @@ def test_many_addresses_get_no_more_than_their_budget(drill):
     clients = [Client(d, "127.0.%d.%d" % (10 + i // 250, 1 + i % 250))
                for i in range(200)]
     got = [0] * len(clients)
+    t0 = time.monotonic()
     for _ in range(BURST + 3):
         for i, c in enumerate(clients):
             if c.ask("GET", "/a/" + FORGED).status == 404:
                 got[i] += 1
+    # What the refill gave back meanwhile (4,600 requests take ~2 s, but
+    # 15 s under valgrind or on a busy machine).
+    budget = BURST + 1 + int((time.monotonic() - t0) / EVERY_S)
     for c in clients:
         c.close()
-    assert max(got) <= BURST + 1, sorted(got)[-10:]
-    assert sum(got) <= len(clients) * (BURST + 1)
+    assert max(got) <= budget, (budget, sorted(got)[-10:])
+    assert sum(got) <= len(clients) * budget
     assert d.get(link[ZHANG], token=None).status == 200
     # Under valgrind the RSS is valgrind's own (shadow memory, its
     # allocator's redzones), and ASan keeps freed memory in quarantine;

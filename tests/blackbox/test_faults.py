@@ -2,7 +2,8 @@
 Faults from outside (issue 7): gateways that reset connections, drip their
 answer byte by byte, go away for a while or answer 429 with Retry-After; a
 state directory that fills up; a database locked by another process.
-Throughout, /healthz is sampled and must stay fast (p99 under 100 ms).
+Throughout, /healthz is sampled and must stay fast (p99 under 100 ms;
+not under valgrind, see HealthProbe.check).
 
 test_fanout.py already covers 5xx retries under the same webhook-id, 410
 fallback, a slow (but whole) answer and a crash mid-fan-out; this file
@@ -28,7 +29,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import ADMIN, BASE_ROWS, free_port, scaled, to_csv
+from conftest import ADMIN, BASE_ROWS, VALGRIND, free_port, to_csv
 from test_fanout import (EVERYONE, create, drill, get_alert, phone_of,
                          recipient_states, routing_all, rows_to,
                          start_fanout, wait_counts, webhook_channel,
@@ -80,7 +81,11 @@ class HealthProbe:
         p99 = self.p99()
         print("%s: /healthz p99 %.1f ms, max %.1f ms over %d samples" % (
             what, p99, max(self.ms), len(self.ms)))
-        assert p99 < scaled(P99_MS), (what, p99, sorted(self.ms)[-10:])
+        # Under valgrind the loop stalls whenever code runs for the first
+        # time (valgrind translates it), for as long as valgrind takes:
+        # that measures valgrind.  The plain and sanitizer runs check it.
+        if not VALGRIND:
+            assert p99 < P99_MS, (what, p99, sorted(self.ms)[-10:])
         return p99
 
 
