@@ -83,6 +83,8 @@ struct httpd {
 	}			 bound[HTTP_MAX_BOUND];
 	size_t			 n_bound;
 	size_t			 unfinished;	/* answers not yet fully sent */
+	bool			 stopping;	/* httpd_stop_accepting() was
+						 * called */
 };
 
 /*
@@ -105,6 +107,19 @@ req_free(struct req *rq)
 	free(rq);
 }
 
+/*
+ * Once a stop is under way, no further request on a kept-alive connection:
+ * a client sending one after another (Kannel's receipts) would keep the
+ * stop waiting for its answers until the grace ran out.  evhttp closes
+ * the connection once this answer is written.
+ */
+static void
+http_closing_header(struct req *rq, struct evkeyvalq *out)
+{
+	if (rq->d->httpd != NULL && rq->d->httpd->stopping)
+		evhttp_add_header(out, "Connection", "close");
+}
+
 static void
 http_common_headers(struct req *rq, const char *content_type)
 {
@@ -113,6 +128,7 @@ http_common_headers(struct req *rq, const char *content_type)
 	evhttp_add_header(out, "Content-Type", content_type);
 	evhttp_add_header(out, "Cache-Control", "no-store");
 	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+	http_closing_header(rq, out);
 }
 
 static void
@@ -147,6 +163,7 @@ http_reply_see_other(struct req *rq, const char *location)
 	evhttp_add_header(h, "Location", location);
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	http_closing_header(rq, h);
 	http_log_answer(rq, 303);
 	evhttp_send_reply(rq->r, 303, NULL, NULL);
 	req_free(rq);
@@ -699,6 +716,7 @@ httpd_stop_accepting(struct httpd *h)
 	for (size_t i = 0; i < h->n_bound; i++)
 		evhttp_del_accept_socket(h->bound[i].http, h->bound[i].sock);
 	h->n_bound = 0;
+	h->stopping = true;
 }
 
 void

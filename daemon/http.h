@@ -44,7 +44,8 @@ struct httpd;
 
 /* Bind every listen address and the control socket; NULL and err on failure. */
 struct httpd *httpd_new(struct daemon *d, char *err, size_t errlen);
-/* Close the listening sockets; requests in progress go on. */
+/* Close the listening sockets; requests in progress go on, and their
+ * answers close their connections. */
 void httpd_stop_accepting(struct httpd *h);
 /* Requests whose answer is not yet fully written (a stop waits for them). */
 size_t httpd_unfinished(const struct httpd *h);

@@ -1,13 +1,16 @@
 """Behaviour pinned down after the first code review: a stop finishes the
-answers it owes, refused imports are audited, A/B changes of multi-holder
-posts are applied, and a scoped import cannot rename what is above it."""
+answers it owes (and closes the connections they were on), refused imports
+are audited, A/B changes of multi-holder posts are applied, and a scoped
+import cannot rename what is above it."""
 
+import signal
 import socket
 import threading
 import time
 
-from conftest import (ADMIN, BASE_ROWS, CJD, CJDN, HL, NH, R, TOKENS, Token,
-                      to_csv)
+from conftest import (ADMIN, BASE_ROWS, CJD, CJDN, HL, HOLD_CHANNELS, NH, R,
+                      STOP_TIMEOUT, TOKENS, Token, free_port, scaled, to_csv)
+from test_fanout import create, drill
 
 
 def big_city_rows(n_units):
@@ -51,6 +54,55 @@ def test_stop_finishes_a_slow_export(daemons):
               if line.lower().startswith(b"content-length:")]
     assert length and len(body) == length[0], (len(body), length)
     assert body.count(b"\n") == 20001
+
+
+def read_all(s):
+    got = bytearray()
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return bytes(got)
+        got += chunk
+
+
+def test_answers_during_a_stop_close_their_connection(daemons):
+    """
+    A request on a kept-alive connection answered once the stop has begun
+    gets its answer, with Connection: close, and the connection ends: a
+    client sending one request after another on it (Kannel's receipts)
+    would otherwise keep the stop waiting until the grace is out.
+    """
+    # What the stop waits for: sends to a gateway that never answers.
+    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    silent.bind(("127.0.0.1", free_port()))
+    silent.listen(64)
+    d = daemons(channels=HOLD_CHANNELS.replace(
+        "127.0.0.1:1/closed", "127.0.0.1:%d/silent" % silent.getsockname()[1]))
+    d.load()
+    healthz = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    kept = socket.create_connection(("127.0.0.1", d.port), timeout=30)
+    kept.sendall(healthz)
+    first = kept.recv(65536)
+    assert first.startswith(b"HTTP/1.1 200") and \
+        b"Connection: close" not in first, first
+    create(d, drill())
+    deadline = time.monotonic() + scaled(10)
+    while not any(c["in_flight"] for c in
+                  d.get("/healthz", token=None).json()["channels"]):
+        assert time.monotonic() < deadline, d.log_tail()
+        time.sleep(0.05)
+    d.proc.send_signal(signal.SIGTERM)
+    while "signal 15: stopping" not in d.log():
+        assert time.monotonic() < deadline, d.log_tail()
+        time.sleep(0.05)
+    kept.sendall(healthz)
+    again = read_all(kept)	# to its end: the daemon closes it
+    kept.close()
+    silent.close()		# the sends fail: the stop ends
+    d.proc.wait(STOP_TIMEOUT)	# (a second signal would cut the stop short)
+    assert d.stop() == 0, d.log_tail()
+    assert again.startswith(b"HTTP/1.1 200"), again[:300]
+    assert b"\r\nConnection: close\r\n" in again, again[:300]
 
 
 def test_invalid_import_is_audited(daemon):
