@@ -5,14 +5,16 @@
 # tests/blackbox/conftest.py).  Run it from a build directory, like
 # tests/blackbox.sh, whose environment it takes (SANZHANGD, SANZHANGCTL...).
 #
-#   tests/valgrind.sh --all    the whole suite (what CI runs): ~10-13 min
-#                              on 2 cores, ~19 min of CPU
-#   tests/valgrind.sh          a subset for a quicker look: ~2 min
+#   tests/valgrind.sh --all    the whole suite (what CI runs): ~10 min
+#                              on 2 cores, ~18 min of CPU
+#   tests/valgrind.sh          a subset for a quicker look
 #
 # Further arguments go to pytest (e.g. -x, or -k to narrow the subset).
 # The tests run in parallel as tests/blackbox.sh runs them, but in one
 # worker more than there are CPUs by default (SANZHANG_BLACKBOX_JOBS):
-# under memcheck they are busy computing, not waiting.
+# under memcheck they are busy computing, not waiting.  The tests of
+# volume (the crash tests, the big fan-outs) use a third of their people
+# (tests/blackbox/conftest.py, volume()).
 #
 # The subset drives every subsystem through its error paths as well as
 # its normal ones:

@@ -71,6 +71,20 @@ def scaled(seconds):
     return seconds * TIME_SCALE
 
 
+def volume(n):
+    """
+    The size (people, rows) of a test of volume: n, but a third of it, in
+    whole hundreds (Kannel's batches), under valgrind, whose checks need
+    every code path, not the volume; the plain and sanitizer runs keep it.
+    (Under memcheck the crash tests and the big fan-outs took a quarter of
+    the suite's CPU.)
+    """
+    if not VALGRIND:
+        return n
+    third = n // 3
+    return max(100, third - third % 100)
+
+
 START_TIMEOUT = scaled(10.0)	# seconds for /healthz to answer after exec
 STOP_TIMEOUT = scaled(10.0)	# seconds for a clean exit after SIGTERM
 HTTP_TIMEOUT = scaled(10.0)

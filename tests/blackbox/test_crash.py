@@ -14,8 +14,9 @@ during acknowledgement traffic.  Once the queue has drained:
 - PRAGMA integrity_check is "ok" on the state file once stopped.
 
 SANZHANG_CRASH_KILLS (default 5) kills per test, SANZHANG_CRASH_UNITS
-(default 3000) people in the roster; SANZHANG_CRASH_SEED replays the
-random choices (kill moments, targets) of a run, which each test prints.
+(default 3000, under valgrind 1000: conftest.volume) people in the roster;
+SANZHANG_CRASH_SEED replays the random choices (kill moments, targets) of
+a run, which each test prints.
 tests/long/crash.sh runs these with 50 kills and a larger roster.
 """
 
@@ -32,13 +33,13 @@ import urllib.parse
 
 import pytest
 
-from conftest import ADMIN, NHC, to_csv
+from conftest import ADMIN, NHC, to_csv, volume
 from test_fanout import (by_alert, crash_rows, create, drill, get_alert,
                          phone_of, routing_all, start_fanout, webhook_channel)
 from test_fanout import receivers  # noqa: F401 - a fixture, used by name
 
 KILLS = int(os.environ.get("SANZHANG_CRASH_KILLS", "5"))
-UNITS = int(os.environ.get("SANZHANG_CRASH_UNITS", "3000"))
+UNITS = int(os.environ.get("SANZHANG_CRASH_UNITS") or volume(3000))
 SEED = int(os.environ.get("SANZHANG_CRASH_SEED") or
            random.SystemRandom().randrange(1 << 32))
 CONCURRENCY = 64

@@ -29,7 +29,7 @@ import pytest
 
 import kannel
 from conftest import (ADMIN, BASE_ROWS, HL, NH, NHC, NHN, R, TOKENS,
-                      config_text, full_phones, scaled)
+                      config_text, full_phones, scaled, volume)
 
 ALL_ROLES = ["grid_leader", "building_leader", "unit_leader",
              "villager_rep", "duty_officer"]
@@ -543,10 +543,10 @@ def test_kannel_one_sendsms_request_per_batch(daemons, gw, targets, roles, n):
 
 # ---- 5. a crash in the middle -----------------------------------------------
 
-CRASH_UNITS = 3000
+CRASH_UNITS = volume(3000)
 CRASH_CONCURRENCY = 64
 CRASH_DUP_MAX = 1100	# in flight (64 x 1) + one unflushed outcome group
-ONCE_UNITS = 10000	# enough pages for a read to overlap a commit
+ONCE_UNITS = volume(10000)	# enough pages for a read to overlap a commit
 
 
 def crash_rows(n=CRASH_UNITS):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import ADMIN, TOKENS, Token, config_text, scaled
+from conftest import ADMIN, TOKENS, Token, config_text, scaled, volume
 from test_fanout import (by_alert, create, crash_rows, drill, phone_of,
                          receivers, routing_all, wait_counts,
                          webhook_channel, zero_counts)
@@ -234,7 +234,7 @@ def test_hundred_reloads_under_load(daemons, receivers):
     write_conf(d, rec, template="甲：{title}",
                hook_extra="concurrency = 16;")
     d.start()
-    n = 3000
+    n = volume(3000)
     d.load(crash_rows(n))
     statuses = []
     stop = threading.Event()
