@@ -86,11 +86,7 @@ else
 		run_pytest -n "$jobs" -m timing "$@"
 		rc2=$?
 		# Failed if either failed; no test at all only if neither had one.
-		if [ "$rc" -eq 5 ] && [ "$rc2" -eq 5 ]; then
-			:
-		elif [ "$rc2" -eq 5 ]; then
-			[ "$rc" -eq 5 ] && rc=0
-		elif [ "$rc" -ne 1 ]; then
+		if [ "$rc" -ne 1 ] && [ "$rc2" -ne 5 ]; then
 			rc=$rc2
 		fi ;;
 	esac
